@@ -1,0 +1,594 @@
+//! The threshold hashed-ElGamal KEM of DESIGN.md section 1.
+//!
+//! Encapsulation is offline (needs only the keyset's public key):
+//!
+//! ```text
+//! r <- random non-zero scalar;  W = r·G;  Z = r·K
+//! KEK = HKDF-SHA-256(ikm = Z, salt = keyset id, info = "shardlock/v1 kek" || W || K)
+//! wrapped = AES-256-GCM(KEK, nonce 0, DEK)
+//! ```
+//!
+//! Decapsulation is oblivious, threshold and verifiable: the client blinds
+//! `W` with a fresh `a` per file, any `t` servers evaluate `E_i = k_i·a·W`
+//! with an RFC 9497 batch DLEQ proof against their public share `K_i`, and
+//! the client recombines `Z = a⁻¹·Σ λ_i·E_i`. Servers see neither `W` nor
+//! `Z`, and a server that answers wrongly is caught by its proof, named, and
+//! replaced by another.
+//!
+//! The servers are reached through the [`KeyService`] trait; this module
+//! holds only the protocol logic, so the in-process evaluator used by tests
+//! and the HTTPS client exercise the same code.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::MultiscalarMul;
+use hkdf::Hkdf;
+use rand::{CryptoRng, RngCore};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::group::{
+    decode_element, encode_element, mul_base, random_nonzero_scalar, Error, SecretScalar,
+};
+use super::shamir::{check_public_shares, lagrange_at_zero, split, SecretShare};
+use super::voprf::{blind_evaluate_batch, verify_proof, Proof};
+use crate::format::ThresholdStanza;
+use crate::secret::DataKey;
+use crate::stream::{ChunkCipher, DefaultCipher, NONCE_LEN, TAG_LEN};
+
+/// Domain separator of the keyset id hash.
+const KEYSET_ID_LABEL: &[u8] = b"shardlock/v1 keyset";
+/// HKDF info prefix of the KEK (DESIGN.md section 1).
+const KEK_LABEL: &[u8] = b"shardlock/v1 kek";
+/// Most elements in one evaluate request: bounds server work per request and
+/// the client's memory, while 10,000 files still cost only ~10 round trips.
+pub const MAX_BATCH: usize = 1024;
+
+/// The public half of a threshold key: what a client needs to encrypt and
+/// to check servers' answers. Its id commits to all of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicKeyset {
+    id: [u8; 32],
+    threshold: u16,
+    group_key: RistrettoPoint,
+    /// `(participant id, K_i)`, sorted by id.
+    shares: Vec<(u16, RistrettoPoint)>,
+}
+
+impl fmt::Debug for PublicKeyset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublicKeyset")
+            .field("id", &crate::format::hex_string(&self.id))
+            .field("threshold", &self.threshold)
+            .field("participants", &self.participants())
+            .finish()
+    }
+}
+
+impl PublicKeyset {
+    /// Builds a keyset after checking that the public shares are consistent
+    /// with the group key (so any `t` of them recombine to `K`).
+    pub fn new(
+        threshold: u16,
+        group_key: RistrettoPoint,
+        mut shares: Vec<(u16, RistrettoPoint)>,
+    ) -> Result<Self, Error> {
+        shares.sort_by_key(|(id, _)| *id);
+        check_public_shares(&group_key, threshold, &shares)?;
+        let mut h = Sha256::new();
+        h.update(KEYSET_ID_LABEL);
+        h.update(threshold.to_be_bytes());
+        h.update((shares.len() as u16).to_be_bytes());
+        h.update(encode_element(&group_key));
+        for (id, share) in &shares {
+            h.update(id.to_be_bytes());
+            h.update(encode_element(share));
+        }
+        Ok(Self {
+            id: h.finalize().into(),
+            threshold,
+            group_key,
+            shares,
+        })
+    }
+
+    /// The keyset id: SHA-256 over the threshold and every public part.
+    pub fn id(&self) -> &[u8; 32] {
+        &self.id
+    }
+
+    /// How many servers must answer.
+    pub fn threshold(&self) -> u16 {
+        self.threshold
+    }
+
+    /// The group key `K = k·G`.
+    pub fn group_key(&self) -> &RistrettoPoint {
+        &self.group_key
+    }
+
+    /// `(participant id, K_i)` pairs, sorted by id.
+    pub fn shares(&self) -> &[(u16, RistrettoPoint)] {
+        &self.shares
+    }
+
+    /// Participant ids, ascending.
+    pub fn participants(&self) -> Vec<u16> {
+        self.shares.iter().map(|(id, _)| *id).collect()
+    }
+
+    /// `K_i` of one participant.
+    pub fn public_share(&self, participant: u16) -> Option<&RistrettoPoint> {
+        self.shares
+            .iter()
+            .find(|(id, _)| *id == participant)
+            .map(|(_, k)| k)
+    }
+}
+
+/// A trusted dealer: draws `k`, splits it over `participants` with
+/// threshold `t`, and returns the public keyset with the secret shares to
+/// deliver. `k` and the polynomial are zeroized before this returns.
+pub fn deal<R: RngCore + CryptoRng>(
+    threshold: u16,
+    participants: &[u16],
+    rng: &mut R,
+) -> Result<(PublicKeyset, Vec<SecretShare>), Error> {
+    let secret = SecretScalar::random(rng);
+    let shares = split(&secret, threshold, participants, rng)?;
+    let public = shares.iter().map(|s| (s.id(), s.public_share())).collect();
+    let keyset = PublicKeyset::new(threshold, secret.public(), public)?;
+    Ok((keyset, shares))
+}
+
+/// KEK = HKDF-SHA-256(ikm = Z, salt = keyset id, info = label || W || K).
+fn kek(keyset: &PublicKeyset, w: &[u8; 32], z: &RistrettoPoint) -> DefaultCipher {
+    let ikm = Zeroizing::new(encode_element(z));
+    let mut info = Vec::with_capacity(KEK_LABEL.len() + 64);
+    info.extend_from_slice(KEK_LABEL);
+    info.extend_from_slice(w);
+    info.extend_from_slice(&encode_element(&keyset.group_key));
+    let mut key = Zeroizing::new([0u8; 32]);
+    Hkdf::<Sha256>::new(Some(&keyset.id), &ikm[..])
+        .expand(&info, &mut key[..])
+        .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA-256 output length"));
+    DefaultCipher::new(&key)
+}
+
+/// Wraps `dek` for `keyset`. Needs no server: only the public group key.
+pub fn encapsulate<R: RngCore + CryptoRng>(
+    keyset: &PublicKeyset,
+    dek: &DataKey,
+    rng: &mut R,
+) -> ThresholdStanza {
+    let r = SecretScalar::new(random_nonzero_scalar(rng));
+    let w = encode_element(&mul_base(r.expose()));
+    let z = keyset.group_key * r.expose();
+    let mut buf = Zeroizing::new([0u8; 32 + TAG_LEN]);
+    buf[..32].copy_from_slice(dek.expose());
+    // Nonce 0 is safe: the KEK is derived from a fresh r and used once.
+    let tag = kek(keyset, &w, &z).seal(&[0; NONCE_LEN], &mut buf[..32]);
+    buf[32..].copy_from_slice(&tag);
+    ThresholdStanza {
+        keyset_id: keyset.id,
+        ephemeral: w,
+        wrapped_key: *buf,
+    }
+}
+
+/// One server's answer to an evaluate request.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// `E_j = k_i·B_j`, in request order.
+    pub evaluated: Vec<RistrettoPoint>,
+    /// RFC 9497 batch DLEQ proof that `log_G K_i = log_{B_j} E_j` for all j.
+    pub proof: Proof,
+}
+
+/// Why a server gave no usable answer, as reported by a [`KeyService`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    /// Could not be reached, timed out, or failed at the transport level.
+    #[error("unreachable: {0}")]
+    Unavailable(String),
+    /// Reached, but refused the request (authentication, rate limit...).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// Answered with something that does not parse.
+    #[error("malformed answer: {0}")]
+    Malformed(String),
+}
+
+/// Access to the key-share servers of a keyset. Implementations decide how
+/// requests travel (in-process, HTTPS) and should query the given
+/// participants concurrently.
+pub trait KeyService {
+    /// Asks each of `participants` to evaluate `blinded` under its share of
+    /// `keyset`; returns one result per participant, in the same order.
+    fn evaluate(
+        &self,
+        keyset: &PublicKeyset,
+        participants: &[u16],
+        blinded: &[RistrettoPoint],
+    ) -> Vec<Result<Evaluation, ServiceError>>;
+
+    /// A human-readable name for a participant (its URL), for messages.
+    fn describe(&self, participant: u16) -> String {
+        format!("server {participant}")
+    }
+}
+
+/// What went wrong with one participant during decapsulation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Fault {
+    /// The service could not get an answer from it.
+    #[error("{0}")]
+    Service(#[from] ServiceError),
+    /// It answered with evaluations its proof does not cover: it is faulty
+    /// or lying, and its answer was discarded.
+    #[error("returned an evaluation with an invalid proof (faulty or malicious server)")]
+    BadProof,
+    /// It answered a different number of elements than asked.
+    #[error("returned {got} elements for {expected} asked")]
+    WrongCount {
+        /// Elements sent.
+        expected: usize,
+        /// Elements returned.
+        got: usize,
+    },
+}
+
+/// A participant that failed, with its name and the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticipantFault {
+    /// Participant id.
+    pub participant: u16,
+    /// How the service names it (e.g. its URL).
+    pub name: String,
+    /// What went wrong.
+    pub fault: Fault,
+}
+
+impl fmt::Display for ParticipantFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (participant {}): {}",
+            self.name, self.participant, self.fault
+        )
+    }
+}
+
+/// Why a data key could not be recovered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KemError {
+    /// The file was wrapped for another keyset.
+    #[error("the file was encrypted for keyset {0}, not this one")]
+    WrongKeyset(String),
+    /// `W` in the file is not a valid group element.
+    #[error("the file's key stanza is corrupt (invalid ephemeral element)")]
+    InvalidEphemeral,
+    /// The recombined KEK does not open the wrapped key.
+    #[error("the file's wrapped key failed authentication (corrupt or tampered header)")]
+    UnwrapFailed,
+    /// Fewer than `t` servers gave valid answers.
+    #[error("{}", not_enough_message(*needed, faults))]
+    NotEnoughServers {
+        /// The threshold.
+        needed: u16,
+        /// Every server that failed, and why.
+        faults: Vec<ParticipantFault>,
+    },
+}
+
+fn not_enough_message(needed: u16, faults: &[ParticipantFault]) -> String {
+    let mut msg = format!(
+        "fewer than {needed} key-share servers answered correctly; start or fix enough of them and retry:"
+    );
+    for fault in faults {
+        msg.push_str("\n  - ");
+        msg.push_str(&fault.to_string());
+    }
+    msg
+}
+
+/// Result of a batch decapsulation.
+#[derive(Debug)]
+pub struct Decapsulation {
+    /// One entry per input stanza, in order.
+    pub keys: Vec<Result<DataKey, KemError>>,
+    /// Servers that failed along the way although enough others answered.
+    /// A [`Fault::BadProof`] here deserves a loud warning.
+    pub faults: Vec<ParticipantFault>,
+}
+
+/// Recovers the data keys of many files with as few requests as possible:
+/// one request per server per [`MAX_BATCH`] files. Per-file problems (wrong
+/// keyset, corrupt stanza) fail only that file; too few honest servers
+/// fails the whole call.
+pub fn decapsulate_batch<S: KeyService + ?Sized, R: RngCore + CryptoRng>(
+    keyset: &PublicKeyset,
+    service: &S,
+    stanzas: &[&ThresholdStanza],
+    rng: &mut R,
+) -> Result<Decapsulation, KemError> {
+    let mut keys: Vec<Option<Result<DataKey, KemError>>> = vec![None; stanzas.len()];
+    // Decode first; bad stanzas never reach a server.
+    let mut pending = Vec::new();
+    for (index, stanza) in stanzas.iter().enumerate() {
+        if stanza.keyset_id != keyset.id {
+            keys[index] = Some(Err(KemError::WrongKeyset(crate::format::hex_string(
+                &stanza.keyset_id,
+            ))));
+            continue;
+        }
+        match decode_element(&stanza.ephemeral) {
+            Ok(w) => pending.push((index, w)),
+            Err(_) => keys[index] = Some(Err(KemError::InvalidEphemeral)),
+        }
+    }
+
+    let mut scheduler = Scheduler::new(keyset);
+    for batch in pending.chunks(MAX_BATCH) {
+        // B_j = a_j·W_j with a fresh blind per file, so answers for one file
+        // cannot be linked to another or to W.
+        let blinds: Vec<SecretScalar> = batch
+            .iter()
+            .map(|_| SecretScalar::new(random_nonzero_scalar(rng)))
+            .collect();
+        let blinded: Vec<RistrettoPoint> = batch
+            .iter()
+            .zip(&blinds)
+            .map(|((_, w), a)| w * a.expose())
+            .collect();
+        let answers = scheduler.collect(service, &blinded)?;
+
+        // Z_j = a_j⁻¹ · Σ λ_i·E_ij, as one multiscalar multiplication.
+        let ids: Vec<u16> = answers.iter().map(|(id, _)| *id).collect();
+        let lambdas = ids
+            .iter()
+            .map(|&id| lagrange_at_zero(id, &ids))
+            .collect::<Result<Vec<Scalar>, Error>>()
+            .map_err(|_| KemError::NotEnoughServers {
+                needed: keyset.threshold,
+                faults: scheduler.faults.clone(),
+            })?;
+        let mut inverses: Zeroizing<Vec<Scalar>> =
+            Zeroizing::new(blinds.iter().map(|a| *a.expose()).collect());
+        Scalar::batch_invert(&mut inverses);
+        for (j, (index, _)) in batch.iter().enumerate() {
+            let coefficients: Zeroizing<Vec<Scalar>> =
+                Zeroizing::new(lambdas.iter().map(|l| l * inverses[j]).collect());
+            let z = RistrettoPoint::multiscalar_mul(
+                coefficients.iter(),
+                answers.iter().map(|(_, e)| &e.evaluated[j]),
+            );
+            keys[*index] = Some(unwrap_key(keyset, stanzas[*index], &z));
+        }
+    }
+
+    Ok(Decapsulation {
+        keys: keys
+            .into_iter()
+            .map(|k| k.unwrap_or(Err(KemError::InvalidEphemeral)))
+            .collect(),
+        faults: scheduler.faults,
+    })
+}
+
+/// Recovers one data key (a batch of one).
+pub fn decapsulate<S: KeyService + ?Sized, R: RngCore + CryptoRng>(
+    keyset: &PublicKeyset,
+    service: &S,
+    stanza: &ThresholdStanza,
+    rng: &mut R,
+) -> Result<(DataKey, Vec<ParticipantFault>), KemError> {
+    let mut result = decapsulate_batch(keyset, service, &[stanza], rng)?;
+    let key = result
+        .keys
+        .pop()
+        .unwrap_or(Err(KemError::InvalidEphemeral))?;
+    Ok((key, result.faults))
+}
+
+fn unwrap_key(
+    keyset: &PublicKeyset,
+    stanza: &ThresholdStanza,
+    z: &RistrettoPoint,
+) -> Result<DataKey, KemError> {
+    let mut buf = Zeroizing::new([0u8; 32]);
+    buf.copy_from_slice(&stanza.wrapped_key[..32]);
+    let mut tag = [0u8; TAG_LEN];
+    tag.copy_from_slice(&stanza.wrapped_key[32..]);
+    if kek(keyset, &stanza.ephemeral, z).open(&[0; NONCE_LEN], &mut buf[..], &tag) {
+        Ok(DataKey::new(*buf))
+    } else {
+        Err(KemError::UnwrapFailed)
+    }
+}
+
+/// Chooses which servers to ask, across batches: those that answered well
+/// before come first, untried ones next, and failed ones only as a last
+/// resort, so a dead server costs one timeout per run rather than per batch.
+struct Scheduler<'k> {
+    keyset: &'k PublicKeyset,
+    good: Vec<u16>,
+    failed: BTreeMap<u16, ()>,
+    faults: Vec<ParticipantFault>,
+}
+
+impl<'k> Scheduler<'k> {
+    fn new(keyset: &'k PublicKeyset) -> Self {
+        Self {
+            keyset,
+            good: Vec::new(),
+            failed: BTreeMap::new(),
+            faults: Vec::new(),
+        }
+    }
+
+    fn order(&self) -> Vec<u16> {
+        let mut order = self.good.clone();
+        let all = self.keyset.participants();
+        order.extend(
+            all.iter()
+                .filter(|id| !self.good.contains(id) && !self.failed.contains_key(id)),
+        );
+        order.extend(
+            all.iter()
+                .filter(|id| self.failed.contains_key(id) && !self.good.contains(id)),
+        );
+        order
+    }
+
+    /// Gets `t` verified evaluations of `blinded`, asking `t` servers at a
+    /// time in parallel and replacing each failure with an untried server.
+    fn collect<S: KeyService + ?Sized>(
+        &mut self,
+        service: &S,
+        blinded: &[RistrettoPoint],
+    ) -> Result<Vec<(u16, Evaluation)>, KemError> {
+        let needed = usize::from(self.keyset.threshold);
+        let mut candidates = self.order().into_iter();
+        let mut valid: Vec<(u16, Evaluation)> = Vec::with_capacity(needed);
+        let mut batch_faults: Vec<ParticipantFault> = Vec::new();
+        loop {
+            let ask: Vec<u16> = candidates.by_ref().take(needed - valid.len()).collect();
+            if ask.is_empty() {
+                let mut faults = batch_faults;
+                for fault in &self.faults {
+                    if !faults.iter().any(|f| f.participant == fault.participant) {
+                        faults.push(fault.clone());
+                    }
+                }
+                return Err(KemError::NotEnoughServers {
+                    needed: self.keyset.threshold,
+                    faults,
+                });
+            }
+            let answers = service.evaluate(self.keyset, &ask, blinded);
+            for (position, &id) in ask.iter().enumerate() {
+                let answer = answers
+                    .get(position)
+                    .cloned()
+                    .unwrap_or_else(|| Err(ServiceError::Malformed("no answer".into())));
+                match self.check(id, blinded, answer) {
+                    Ok(evaluation) => {
+                        if !self.good.contains(&id) {
+                            self.good.push(id);
+                        }
+                        self.failed.remove(&id);
+                        valid.push((id, evaluation));
+                    }
+                    Err(fault) => {
+                        self.good.retain(|&g| g != id);
+                        self.failed.insert(id, ());
+                        let fault = ParticipantFault {
+                            participant: id,
+                            name: service.describe(id),
+                            fault,
+                        };
+                        self.faults.push(fault.clone());
+                        batch_faults.push(fault);
+                    }
+                }
+            }
+            if valid.len() >= needed {
+                return Ok(valid);
+            }
+        }
+    }
+
+    fn check(
+        &self,
+        id: u16,
+        blinded: &[RistrettoPoint],
+        answer: Result<Evaluation, ServiceError>,
+    ) -> Result<Evaluation, Fault> {
+        let evaluation = answer?;
+        if evaluation.evaluated.len() != blinded.len() {
+            return Err(Fault::WrongCount {
+                expected: blinded.len(),
+                got: evaluation.evaluated.len(),
+            });
+        }
+        let public_share = self.keyset.public_share(id).ok_or(Fault::BadProof)?;
+        verify_proof(
+            public_share,
+            blinded,
+            &evaluation.evaluated,
+            &evaluation.proof,
+        )
+        .map_err(|_| Fault::BadProof)?;
+        Ok(evaluation)
+    }
+}
+
+/// An in-process key service holding shares directly: the reference
+/// implementation of the server's computation, used by tests, benchmarks
+/// and the demo's sanity checks. Real deployments use the HTTPS client.
+pub struct LocalKeyService {
+    shares: Vec<SecretShare>,
+}
+
+impl fmt::Debug for LocalKeyService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalKeyService")
+            .field(
+                "participants",
+                &self.shares.iter().map(|s| s.id()).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl LocalKeyService {
+    /// A service answering for the given shares.
+    pub fn new(shares: Vec<SecretShare>) -> Self {
+        Self { shares }
+    }
+
+    /// Evaluates `blinded` with one participant's share, exactly as a
+    /// key-share server does.
+    pub fn evaluate_one(
+        &self,
+        participant: u16,
+        blinded: &[RistrettoPoint],
+    ) -> Result<Evaluation, ServiceError> {
+        let share = self
+            .shares
+            .iter()
+            .find(|s| s.id() == participant)
+            .ok_or_else(|| {
+                ServiceError::Unavailable(format!("no share for participant {participant}"))
+            })?;
+        let (evaluated, proof) = blind_evaluate_batch(
+            share.value(),
+            &share.public_share(),
+            blinded,
+            &mut rand::rngs::OsRng,
+        )
+        .map_err(|e| ServiceError::Refused(e.to_string()))?;
+        Ok(Evaluation { evaluated, proof })
+    }
+}
+
+impl KeyService for LocalKeyService {
+    fn evaluate(
+        &self,
+        _keyset: &PublicKeyset,
+        participants: &[u16],
+        blinded: &[RistrettoPoint],
+    ) -> Vec<Result<Evaluation, ServiceError>> {
+        participants
+            .iter()
+            .map(|&id| self.evaluate_one(id, blinded))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests;
