@@ -9,6 +9,7 @@
 #![deny(missing_debug_implementations)]
 
 pub mod format;
+pub mod protocol;
 pub mod secret;
 pub mod stream;
 pub mod threshold;

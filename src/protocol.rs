@@ -1,0 +1,157 @@
+//! The key-share server's JSON wire protocol, shared by the server and the
+//! client so both sides serialise exactly the same shapes. Byte strings are
+//! unpadded base64url (RFC 4648 section 5). `docs/FORMAT.md` section
+//! "Wire protocol" documents every message; keep the two in step.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use curve25519_dalek::ristretto::RistrettoPoint;
+use serde::{Deserialize, Serialize};
+
+use crate::threshold::group::{decode_element, encode_element};
+
+/// Largest number of elements in one evaluate request.
+pub const MAX_BATCH: usize = crate::threshold::kem::MAX_BATCH;
+/// Largest request body the server accepts, in bytes. A full batch is
+/// 1024 × 45 bytes of base64 plus JSON punctuation, well under this.
+pub const MAX_BODY: usize = 128 * 1024;
+/// Prefix of every bearer token, so a leaked one is recognisable.
+pub const TOKEN_PREFIX: &str = "slk_";
+
+/// Unpadded base64url encoding.
+pub fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Unpadded base64url decoding; `None` on any malformed input.
+pub fn unb64(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(text).ok()
+}
+
+/// Encodes a group element as base64url.
+pub fn b64_element(point: &RistrettoPoint) -> String {
+    b64(&encode_element(point))
+}
+
+/// Decodes a base64url group element, rejecting non-canonical encodings and
+/// the identity.
+pub fn unb64_element(text: &str) -> Option<RistrettoPoint> {
+    decode_element(&unb64(text)?).ok()
+}
+
+/// `GET /v1/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Always "ok" when the server answers.
+    pub status: String,
+    /// Server version.
+    pub version: String,
+}
+
+/// `GET /v1/keys/{keyset_id}`: this server's part of a keyset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    /// Hex keyset id.
+    pub keyset_id: String,
+    /// This server's participant id.
+    pub participant: u16,
+    /// `K_i`, base64url.
+    pub public_share: String,
+    /// Keyset threshold.
+    pub threshold: u16,
+    /// Group key `K`, base64url.
+    pub group_key: String,
+}
+
+/// `POST /v1/keys/{keyset_id}/evaluate` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateRequest {
+    /// Blinded elements `B_j`, base64url, 1..=MAX_BATCH of them.
+    pub blinded: Vec<String>,
+}
+
+/// `POST /v1/keys/{keyset_id}/evaluate` response: RFC 9497 BlindEvaluate
+/// outputs in request order and one batch proof, `c || s` (64 bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvaluateResponse {
+    /// `E_j = k_i·B_j`, base64url, same order as the request.
+    pub evaluated: Vec<String>,
+    /// Batch DLEQ proof, base64url of 64 bytes.
+    pub proof: String,
+}
+
+/// One public share inside [`InstallShareRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicShare {
+    /// Participant id.
+    pub participant: u16,
+    /// `K_i`, base64url.
+    pub public_share: String,
+}
+
+/// `PUT /v1/admin/keys/{keyset_id}` (admin): installs this server's share.
+/// The server recomputes the keyset id from the public parts, checks that
+/// the public shares are consistent and that `share·G` is its own public
+/// share, and refuses to replace a different existing share.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstallShareRequest {
+    /// This server's participant id.
+    pub participant: u16,
+    /// Keyset threshold.
+    pub threshold: u16,
+    /// Group key `K`, base64url.
+    pub group_key: String,
+    /// Every participant's public share.
+    pub public_shares: Vec<PublicShare>,
+    /// The secret share `k_i`, base64url of a canonical scalar.
+    pub share: String,
+}
+
+impl std::fmt::Debug for InstallShareRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstallShareRequest")
+            .field("participant", &self.participant)
+            .field("threshold", &self.threshold)
+            .field("share", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /v1/admin/clients` (admin): creates a client token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClientRequest {
+    /// Client name, unique on this server: `[A-Za-z0-9._-]{1,64}`.
+    pub name: String,
+    /// Hex keyset ids the token may evaluate under.
+    pub keysets: Vec<String>,
+}
+
+/// Response to [`CreateClientRequest`]. The token is shown only here; the
+/// server keeps its SHA-256.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateClientResponse {
+    /// Client name.
+    pub name: String,
+    /// Bearer token, `slk_` + base64url of 32 random bytes.
+    pub token: String,
+}
+
+impl std::fmt::Debug for CreateClientResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateClientResponse")
+            .field("name", &self.name)
+            .field("token", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Error body of every non-2xx answer. Never carries internals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Short human-readable reason.
+    pub error: String,
+}
