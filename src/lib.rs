@@ -9,7 +9,9 @@
 #![deny(missing_debug_implementations)]
 
 pub mod format;
+pub mod client;
 pub mod protocol;
+pub mod server;
 pub mod secret;
 pub mod stream;
 pub mod threshold;

@@ -1,0 +1,4 @@
+//! One integration test binary (as ripgrep does): whole-binary and
+//! network behaviour, each area in its own module.
+
+mod network;
