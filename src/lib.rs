@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_debug_implementations)]
 
+pub mod envelope;
 pub mod format;
 pub mod client;
 pub mod protocol;

@@ -465,6 +465,88 @@ impl<W: Write, C: ChunkCipher> Write for EncryptWriter<W, C> {
     }
 }
 
+/// Streaming encryptor in pull form: wraps a plaintext reader and reads as
+/// the ciphertext (prefix and chunks). With a caller buffer of at least one
+/// encrypted chunk it encrypts in place in that buffer, so `io::copy` from
+/// a file costs no copy beyond the read and write system calls.
+pub struct EncryptReader<R: Read, C: ChunkCipher = DefaultCipher> {
+    inner: R,
+    key: StreamKey<C>,
+    /// Encrypted bytes not yet handed out are `buf[pos..end]` (the prefix
+    /// at first, later a chunk for callers with small buffers).
+    buf: Zeroizing<Vec<u8>>,
+    pos: usize,
+    end: usize,
+    index: u64,
+    done: bool,
+}
+
+impl<R: Read, C: ChunkCipher> fmt::Debug for EncryptReader<R, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EncryptReader")
+            .field("chunk", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Read, C: ChunkCipher> EncryptReader<R, C> {
+    /// Starts a message whose plaintext is read from `inner`.
+    pub fn new<G: RngCore + CryptoRng>(inner: R, input_key: &[u8; KEY_LEN], context: &[u8], rng: &mut G) -> Self {
+        let (key, prefix) = StreamKey::new_message(input_key, context, rng);
+        let mut buf = Zeroizing::new(vec![0u8; ENCRYPTED_CHUNK_SIZE]);
+        buf[..PREFIX_LEN].copy_from_slice(&prefix);
+        Self {
+            inner,
+            key,
+            buf,
+            pos: 0,
+            end: PREFIX_LEN,
+            index: 0,
+            done: false,
+        }
+    }
+
+    /// Reads the next plaintext chunk into `buf` and seals it there;
+    /// returns the encrypted length. A short read marks the final chunk.
+    fn seal_next(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let got = read_full(&mut self.inner, &mut buf[..CHUNK_SIZE])?;
+        let end = got + TAG_LEN;
+        self.key.seal_chunk(self.index, &mut buf[..end])?;
+        self.index += 1;
+        // Only a full chunk can be followed by more; a short one (even
+        // empty) is the end of the message.
+        self.done = got < CHUNK_SIZE;
+        Ok(end)
+    }
+}
+
+impl<R: Read, C: ChunkCipher> Read for EncryptReader<R, C> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos < self.end {
+            let n = out.len().min(self.end - self.pos);
+            out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            self.pos += n;
+            return Ok(n);
+        }
+        if self.done || out.is_empty() {
+            return Ok(0);
+        }
+        if out.len() < ENCRYPTED_CHUNK_SIZE {
+            let mut buf = std::mem::take(&mut *self.buf);
+            let sealed = self.seal_next(&mut buf);
+            *self.buf = buf;
+            self.pos = 0;
+            self.end = sealed?;
+            return self.read(out);
+        }
+        let mut filled = 0;
+        while !self.done && out.len() - filled >= ENCRYPTED_CHUNK_SIZE {
+            filled += self.seal_next(&mut out[filled..])?;
+        }
+        Ok(filled)
+    }
+}
+
 /// Reads into `buf` until it is full or the input ends; returns the count.
 fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
@@ -535,26 +617,27 @@ impl<R: Read, C: ChunkCipher> DecryptReader<R, C> {
         matches!(self.state, ReaderState::Done) && self.pos == self.end
     }
 
-    fn next_chunk(&mut self) -> io::Result<()> {
-        let got = read_full(&mut self.inner, &mut self.buf)?;
+    /// Reads and authenticates the next chunk into `buf` (at least
+    /// `ENCRYPTED_CHUNK_SIZE` long); returns its plaintext length. Updates
+    /// the state: a short chunk ends the message, a failure is sticky.
+    fn open_next(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let buf = &mut buf[..ENCRYPTED_CHUNK_SIZE];
+        let got = read_full(&mut self.inner, buf)?;
         // A full-size encrypted chunk is never the last one (the last is
         // short); anything shorter must be the final chunk because the input
         // ended while filling it.
-        let is_final = got < ENCRYPTED_CHUNK_SIZE;
         let result = if got < TAG_LEN {
             Err(StreamError::Truncated(self.index))
         } else {
-            self.key.open_chunk(self.index, &mut self.buf[..got])
+            self.key.open_chunk(self.index, &mut buf[..got])
         };
         match result {
             Ok(len) => {
-                self.pos = 0;
-                self.end = len;
                 self.index += 1;
-                if is_final {
+                if got < ENCRYPTED_CHUNK_SIZE {
                     self.state = ReaderState::Done;
                 }
-                Ok(())
+                Ok(len)
             }
             Err(e) => {
                 self.state = ReaderState::Failed(e);
@@ -566,21 +649,45 @@ impl<R: Read, C: ChunkCipher> DecryptReader<R, C> {
 
 impl<R: Read, C: ChunkCipher> Read for DecryptReader<R, C> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        loop {
-            if let ReaderState::Failed(e) = self.state {
-                return Err(e.into());
-            }
-            if self.pos < self.end {
-                let n = out.len().min(self.end - self.pos);
-                out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-                self.pos += n;
-                return Ok(n);
-            }
-            if matches!(self.state, ReaderState::Done) || out.is_empty() {
-                return Ok(0);
-            }
-            self.next_chunk()?;
+        if let ReaderState::Failed(e) = self.state {
+            return Err(e.into());
         }
+        if self.pos < self.end {
+            let n = out.len().min(self.end - self.pos);
+            out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            self.pos += n;
+            return Ok(n);
+        }
+        if matches!(self.state, ReaderState::Done) || out.is_empty() {
+            return Ok(0);
+        }
+        if out.len() < ENCRYPTED_CHUNK_SIZE {
+            // Small reads go through the internal buffer.
+            let mut buf = std::mem::take(&mut *self.buf);
+            let opened = self.open_next(&mut buf);
+            *self.buf = buf;
+            self.pos = 0;
+            self.end = opened?;
+            return self.read(out);
+        }
+        // Fast path, no copy: decrypt chunks in place in the caller's buffer
+        // (Read lets an implementation use all of `out` as scratch). Each
+        // chunk's ciphertext lands where its plaintext belongs; its tag
+        // spills into space the next chunk overwrites.
+        let mut filled = 0;
+        while out.len() - filled >= ENCRYPTED_CHUNK_SIZE && matches!(self.state, ReaderState::Reading) {
+            match self.open_next(&mut out[filled..]) {
+                Ok(len) => filled += len,
+                // Hand out what already authenticated; the sticky failure
+                // is reported by the next call.
+                Err(_) if filled > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        // Wipe the scratch area: it may hold the failed chunk's bytes.
+        let scratch_end = (filled + ENCRYPTED_CHUNK_SIZE).min(out.len());
+        out[filled..scratch_end].fill(0);
+        Ok(filled)
     }
 }
 

@@ -224,7 +224,7 @@ fn round_trips_edge_lengths_with_every_write_step() {
             assert_eq!(ct.len() as u64, encrypted_len(len as u64), "len {len}");
             assert_eq!(plaintext_len(ct.len() as u64).unwrap().0, len as u64);
             reference.get_or_insert(ct.len());
-            for read_step in [1usize, 1000, 16384, 65536] {
+            for read_step in [1usize, 1000, 16384, 16399, 16400, 16401, 65536, 1 << 20] {
                 if read_step == 1 && len > 40_000 {
                     continue;
                 }
@@ -236,6 +236,55 @@ fn round_trips_edge_lengths_with_every_write_step() {
             }
         }
     }
+}
+
+#[test]
+fn encrypt_reader_matches_the_writer_format_for_every_read_size() {
+    let key = [21u8; 32];
+    for &len in EDGE_LENGTHS {
+        let msg = message(len);
+        for step in [1usize, 100, 16400, 16401, 40_000, 1 << 20] {
+            if step == 1 && len > 40_000 {
+                continue;
+            }
+            let r = EncryptReader::<_, DefaultCipher>::new(msg.as_slice(), &key, b"ctx", &mut OsRng);
+            let (ct, err) = drain(r, step);
+            assert!(err.is_none());
+            assert_eq!(ct.len() as u64, encrypted_len(len as u64), "len {len} step {step}");
+            assert_eq!(decrypt(&key, b"ctx", &ct).unwrap(), msg, "len {len} step {step}");
+        }
+    }
+}
+
+#[test]
+fn encrypt_reader_and_writer_produce_identical_bytes_for_the_same_salt() {
+    let key = [22u8; 32];
+    let msg = message(2 * CHUNK_SIZE + 77);
+    let salt = vec![9u8; SALT_LEN];
+    let mut w = EncryptWriter::<_, DefaultCipher>::new(Vec::new(), &key, b"", &mut FixedSalt(salt.clone())).unwrap();
+    w.write_all(&msg).unwrap();
+    let from_writer = w.finish().unwrap();
+    let mut from_reader = Vec::new();
+    EncryptReader::<_, DefaultCipher>::new(msg.as_slice(), &key, b"", &mut FixedSalt(salt))
+        .read_to_end(&mut from_reader)
+        .unwrap();
+    assert_eq!(from_reader, from_writer);
+}
+
+#[test]
+fn fast_path_failure_hands_out_only_authenticated_chunks() {
+    let key = [23u8; 32];
+    let msg = message(4 * CHUNK_SIZE);
+    let mut ct = encrypt(&key, b"", &msg);
+    ct[PREFIX_LEN + 2 * ENCRYPTED_CHUNK_SIZE + 3] ^= 4; // chunk 2
+    let mut r = DecryptReader::<_, DefaultCipher>::new(ct.as_slice(), &key, b"").unwrap();
+    let mut out = vec![0u8; 1 << 20];
+    let n = r.read(&mut out).unwrap();
+    assert_eq!(n, 2 * CHUNK_SIZE, "chunks 0 and 1 only");
+    assert_eq!(&out[..n], &msg[..n]);
+    assert!(out[n..].iter().all(|&b| b == 0), "no bytes of the bad chunk remain");
+    let e = r.read(&mut out).unwrap_err();
+    assert_eq!(stream_error(&e), StreamError::ChunkCorrupt(2));
 }
 
 #[test]

@@ -1,0 +1,295 @@
+//! A whole shardlock file: the header ([`crate::format`]) followed by the
+//! chunked-encryption body ([`crate::stream`]) whose context is the exact
+//! header bytes. This is where a data key is born (encrypt) and where a
+//! recovered one is used (decrypt); recovering it is the caller's business
+//! (through [`crate::threshold::kem`]), so folders can batch it.
+//!
+//! Only `Read`/`Write` here: temp files, fsync and renames belong to the CLI.
+
+use std::io::{self, Read, Write};
+
+use rand::{CryptoRng, RngCore};
+
+use crate::format::metadata::FileMetadata;
+use crate::format::{header_len, FormatError, Header, Stanza, ThresholdStanza, PREAMBLE_LEN};
+use crate::secret::DataKey;
+use crate::stream::{DecryptReader, EncryptWriter, StreamError};
+use crate::threshold::kem::{encapsulate, PublicKeyset};
+
+/// Copy buffer size: large enough to amortise syscalls, small enough to
+/// stay in cache next to the 16 KiB chunk buffer.
+const COPY_BUFFER: usize = 256 * 1024;
+
+/// Why encrypting or decrypting a file failed. Reading and writing errors
+/// are kept apart so the CLI can say which side (e.g. a full disk) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    /// The header is malformed, foreign or from a future version.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// The body failed authentication or is truncated.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    /// Reading the input failed.
+    #[error("reading the input failed: {0}")]
+    Read(#[source] io::Error),
+    /// Writing the output failed.
+    #[error("writing the output failed: {0}")]
+    Write(#[source] io::Error),
+    /// The source changed size while it was being encrypted.
+    #[error("the file changed while it was being encrypted (expected {expected} bytes, read {read}); retry")]
+    SourceChanged {
+        /// Size recorded in the metadata.
+        expected: u64,
+        /// Bytes actually read.
+        read: u64,
+    },
+    /// The header holds no key stanza for this keyset.
+    #[error("the file was not encrypted for keyset {0}")]
+    NoStanzaForKeyset(String),
+}
+
+/// Encrypts `input` for `keyset` into `output`: a fresh data key, its
+/// threshold wrap, optional sealed metadata, then the body. Returns the
+/// output writer and the number of plaintext bytes. No server is involved.
+///
+/// When `metadata` is given, its `size` must match what `input` yields;
+/// a mismatch (the file changed underneath) is an error, not a silently
+/// inconsistent archive.
+pub fn encrypt<R: Read, W: Write, G: RngCore + CryptoRng>(
+    mut input: R,
+    mut output: W,
+    keyset: &PublicKeyset,
+    metadata: Option<&FileMetadata>,
+    rng: &mut G,
+) -> Result<(W, u64), EnvelopeError> {
+    let dek = DataKey::random(rng);
+    let header = build_header(keyset, &dek, metadata, rng)?;
+    let header_bytes = header.to_bytes()?;
+    output.write_all(&header_bytes).map_err(EnvelopeError::Write)?;
+    let mut writer =
+        EncryptWriter::<_>::new(output, dek.expose(), &header_bytes, rng).map_err(EnvelopeError::Write)?;
+    let mut buf = vec![0u8; COPY_BUFFER];
+    let mut total = 0u64;
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(EnvelopeError::Read(e)),
+        };
+        writer.write_all(&buf[..n]).map_err(EnvelopeError::Write)?;
+        total += n as u64;
+    }
+    if let Some(meta) = metadata {
+        if meta.size != total {
+            return Err(EnvelopeError::SourceChanged {
+                expected: meta.size,
+                read: total,
+            });
+        }
+    }
+    let output = writer.finish().map_err(EnvelopeError::Write)?;
+    Ok((output, total))
+}
+
+/// The header of a new file: one threshold stanza and, if given, sealed
+/// metadata. Exposed for callers that write bodies themselves (parallel
+/// chunk workers).
+pub fn build_header<G: RngCore + CryptoRng>(
+    keyset: &PublicKeyset,
+    dek: &DataKey,
+    metadata: Option<&FileMetadata>,
+    rng: &mut G,
+) -> Result<Header, EnvelopeError> {
+    let mut stanzas = vec![Stanza::Threshold(encapsulate(keyset, dek, rng))];
+    if let Some(meta) = metadata {
+        stanzas.push(Stanza::Metadata(meta.seal(dek)?));
+    }
+    Ok(Header { stanzas })
+}
+
+/// A parsed header together with its exact bytes (the body's context).
+#[derive(Debug, Clone)]
+pub struct SealedHeader {
+    /// The parsed header.
+    pub header: Header,
+    /// The bytes it was parsed from.
+    pub bytes: Vec<u8>,
+}
+
+impl SealedHeader {
+    /// The threshold stanza for `keyset_id`, if the file has one.
+    pub fn stanza_for(&self, keyset_id: &[u8; 32]) -> Option<&ThresholdStanza> {
+        self.header.threshold_stanzas().find(|s| &s.keyset_id == keyset_id)
+    }
+
+    /// Keyset ids this file can be opened with.
+    pub fn keyset_ids(&self) -> Vec<[u8; 32]> {
+        self.header.threshold_stanzas().map(|s| s.keyset_id).collect()
+    }
+
+    /// Opens the sealed metadata, if any.
+    pub fn metadata(&self, dek: &DataKey) -> Result<Option<FileMetadata>, EnvelopeError> {
+        match self.header.sealed_metadata() {
+            None => Ok(None),
+            Some(sealed) => Ok(Some(FileMetadata::open(sealed, dek)?)),
+        }
+    }
+}
+
+/// Reads and parses the header from the start of `input`, leaving `input`
+/// positioned at the first body byte. Reads exactly the header's bytes.
+pub fn read_header<R: Read>(input: &mut R) -> Result<SealedHeader, EnvelopeError> {
+    let mut bytes = vec![0u8; PREAMBLE_LEN];
+    read_exact_or_truncated(input, &mut bytes)?;
+    let len = header_len(&bytes)?;
+    bytes.resize(len, 0);
+    read_exact_or_truncated(input, &mut bytes[PREAMBLE_LEN..])?;
+    let (header, _) = Header::parse(&bytes)?;
+    Ok(SealedHeader { header, bytes })
+}
+
+fn read_exact_or_truncated<R: Read>(input: &mut R, buf: &mut [u8]) -> Result<(), EnvelopeError> {
+    input.read_exact(buf).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            EnvelopeError::Format(FormatError::Truncated)
+        } else {
+            EnvelopeError::Read(e)
+        }
+    })
+}
+
+/// Decrypts the body that follows `header` in `input` into `output`;
+/// returns the plaintext length. Plaintext is written chunk by chunk as it
+/// authenticates: callers that must not leave partial output behind write
+/// to a temporary file and keep it only when this returns `Ok`.
+pub fn decrypt_body<R: Read, W: Write>(
+    header: &SealedHeader,
+    dek: &DataKey,
+    input: R,
+    output: &mut W,
+) -> Result<u64, EnvelopeError> {
+    let mut reader = DecryptReader::<_>::new(input, dek.expose(), &header.bytes).map_err(split_read_error)?;
+    let mut buf = vec![0u8; COPY_BUFFER];
+    let mut total = 0u64;
+    loop {
+        let n = reader.read(&mut buf).map_err(split_read_error)?;
+        if n == 0 {
+            break;
+        }
+        output.write_all(&buf[..n]).map_err(EnvelopeError::Write)?;
+        total += n as u64;
+    }
+    output.flush().map_err(EnvelopeError::Write)?;
+    Ok(total)
+}
+
+/// The stream reports authentication failures inside `io::Error`; pull
+/// them back out so they are not mistaken for I/O trouble.
+fn split_read_error(e: io::Error) -> EnvelopeError {
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<StreamError>()) {
+        Some(stream) => EnvelopeError::Stream(*stream),
+        None => EnvelopeError::Read(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::rngs::OsRng;
+
+    use super::*;
+    use crate::threshold::kem::{deal, decapsulate, LocalKeyService};
+
+    fn sample_metadata(size: u64) -> FileMetadata {
+        FileMetadata {
+            path: b"dir/file name.txt".to_vec(),
+            size,
+            mode: Some(0o600),
+            mtime: Some((1_600_000_000, 5)),
+        }
+    }
+
+    fn open(file: &[u8], keyset: &PublicKeyset, service: &LocalKeyService) -> Result<(Vec<u8>, Option<FileMetadata>), EnvelopeError> {
+        let mut input = file;
+        let header = read_header(&mut input)?;
+        let stanza = header
+            .stanza_for(keyset.id())
+            .ok_or_else(|| EnvelopeError::NoStanzaForKeyset("x".into()))?;
+        let (dek, _) = decapsulate(keyset, service, stanza, &mut OsRng).expect("decapsulate");
+        let meta = header.metadata(&dek)?;
+        let mut out = Vec::new();
+        decrypt_body(&header, &dek, input, &mut out)?;
+        Ok((out, meta))
+    }
+
+    #[test]
+    fn file_round_trip_with_and_without_metadata() {
+        let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
+        let service = LocalKeyService::new(shares);
+        for len in [0usize, 5, 100_000] {
+            let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let meta = sample_metadata(len as u64);
+            for with_meta in [true, false] {
+                let m = with_meta.then_some(&meta);
+                let (file, n) = encrypt(data.as_slice(), Vec::new(), &keyset, m, &mut OsRng).unwrap();
+                assert_eq!(n, len as u64);
+                let (plain, got_meta) = open(&file, &keyset, &service).unwrap();
+                assert_eq!(plain, data);
+                assert_eq!(got_meta.as_ref(), m);
+            }
+        }
+    }
+
+    #[test]
+    fn any_header_change_breaks_the_body() {
+        // The header is the body's context: altering an unknown, ignored
+        // stanza must still make decryption fail.
+        let (keyset, shares) = deal(1, &[1], &mut OsRng).unwrap();
+        let service = LocalKeyService::new(shares);
+        let (file, _) = encrypt(&b"secret"[..], Vec::new(), &keyset, None, &mut OsRng).unwrap();
+        let mut input = file.as_slice();
+        let mut header = read_header(&mut input).unwrap();
+        let body = input.to_vec();
+        header.header.stanzas.push(Stanza::Unknown { kind: 0x40, body: vec![1] });
+        let mut forged = header.header.to_bytes().unwrap();
+        forged.extend_from_slice(&body);
+        assert!(matches!(open(&forged, &keyset, &service), Err(EnvelopeError::Stream(StreamError::WrongKey))));
+    }
+
+    #[test]
+    fn a_source_that_changes_size_is_reported() {
+        let (keyset, _) = deal(1, &[1], &mut OsRng).unwrap();
+        let meta = sample_metadata(10);
+        let err = encrypt(&b"only five"[..], Vec::new(), &keyset, Some(&meta), &mut OsRng).unwrap_err();
+        assert!(matches!(err, EnvelopeError::SourceChanged { expected: 10, read: 9 }));
+    }
+
+    #[test]
+    fn truncated_and_foreign_files_are_rejected_with_format_errors() {
+        let (keyset, shares) = deal(1, &[1], &mut OsRng).unwrap();
+        let service = LocalKeyService::new(shares);
+        let (file, _) = encrypt(&[7u8; 40_000][..], Vec::new(), &keyset, None, &mut OsRng).unwrap();
+        assert!(matches!(open(&file[..5], &keyset, &service), Err(EnvelopeError::Format(FormatError::Truncated))));
+        assert!(matches!(open(b"PK\x03\x04 zip file......", &keyset, &service), Err(EnvelopeError::Format(FormatError::NotShardlock))));
+        assert!(matches!(open(&file[..file.len() - 1], &keyset, &service), Err(EnvelopeError::Stream(_))));
+    }
+
+    #[test]
+    fn output_errors_are_reported_as_write_errors() {
+        #[derive(Debug)]
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::Error::new(io::ErrorKind::StorageFull, "no space left on device"))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let (keyset, _) = deal(1, &[1], &mut OsRng).unwrap();
+        let err = encrypt(&b"data"[..], Full, &keyset, None, &mut OsRng).unwrap_err();
+        assert!(matches!(err, EnvelopeError::Write(_)), "{err:?}");
+        assert!(err.to_string().contains("no space left"));
+    }
+}
