@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::OsRng;
 use shardlock::stream::{
-    ChunkCipher, DecryptReader, EncryptReader, EncryptWriter, RingAes256Gcm, RustCryptoAes256Gcm, CHUNK_SIZE,
-    TAG_LEN,
+    ChunkCipher, DecryptReader, EncryptReader, EncryptWriter, RingAes256Gcm, RustCryptoAes256Gcm,
+    CHUNK_SIZE, TAG_LEN,
 };
 
 const RUNS: usize = 3;
@@ -84,7 +84,8 @@ fn measure<C: ChunkCipher>(size: usize) -> Row {
     // writer (two copies: into the chunk buffer and out of it).
     let writer_enc = best_of(|| {
         ciphertext.clear();
-        let mut w = EncryptWriter::<_, C>::new(&mut ciphertext, &key, b"bench", &mut OsRng).unwrap();
+        let mut w =
+            EncryptWriter::<_, C>::new(&mut ciphertext, &key, b"bench", &mut OsRng).unwrap();
         for piece in plaintext.chunks(256 * 1024) {
             w.write_all(piece).unwrap();
         }
@@ -150,9 +151,20 @@ fn main() {
     println!("shardlock stream benchmark: {mib} MiB in memory, one core, best of {RUNS}");
     println!(
         "{:<8} {:>12} {:>12} {:>12} {:>12} {:>12} {:>8} {:>8} {:>8}",
-        "backend", "raw seal", "stream enc", "writer enc", "raw open", "stream dec", "enc/raw", "wr/raw", "dec/raw"
+        "backend",
+        "raw seal",
+        "stream enc",
+        "writer enc",
+        "raw open",
+        "stream dec",
+        "enc/raw",
+        "wr/raw",
+        "dec/raw"
     );
-    let mut rows = vec![measure::<RingAes256Gcm>(size), measure::<RustCryptoAes256Gcm>(size)];
+    let mut rows = vec![
+        measure::<RingAes256Gcm>(size),
+        measure::<RustCryptoAes256Gcm>(size),
+    ];
     for r in &rows {
         println!(
             "{:<8} {:>7.2} GB/s {:>7.2} GB/s {:>7.2} GB/s {:>7.2} GB/s {:>7.2} GB/s {:>7.1}% {:>7.1}% {:>7.1}%",

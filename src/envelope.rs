@@ -66,9 +66,11 @@ pub fn encrypt<R: Read, W: Write, G: RngCore + CryptoRng>(
     let dek = DataKey::random(rng);
     let header = build_header(keyset, &dek, metadata, rng)?;
     let header_bytes = header.to_bytes()?;
-    output.write_all(&header_bytes).map_err(EnvelopeError::Write)?;
-    let mut writer =
-        EncryptWriter::<_>::new(output, dek.expose(), &header_bytes, rng).map_err(EnvelopeError::Write)?;
+    output
+        .write_all(&header_bytes)
+        .map_err(EnvelopeError::Write)?;
+    let mut writer = EncryptWriter::<_>::new(output, dek.expose(), &header_bytes, rng)
+        .map_err(EnvelopeError::Write)?;
     let mut buf = vec![0u8; COPY_BUFFER];
     let mut total = 0u64;
     loop {
@@ -121,12 +123,17 @@ pub struct SealedHeader {
 impl SealedHeader {
     /// The threshold stanza for `keyset_id`, if the file has one.
     pub fn stanza_for(&self, keyset_id: &[u8; 32]) -> Option<&ThresholdStanza> {
-        self.header.threshold_stanzas().find(|s| &s.keyset_id == keyset_id)
+        self.header
+            .threshold_stanzas()
+            .find(|s| &s.keyset_id == keyset_id)
     }
 
     /// Keyset ids this file can be opened with.
     pub fn keyset_ids(&self) -> Vec<[u8; 32]> {
-        self.header.threshold_stanzas().map(|s| s.keyset_id).collect()
+        self.header
+            .threshold_stanzas()
+            .map(|s| s.keyset_id)
+            .collect()
     }
 
     /// Opens the sealed metadata, if any.
@@ -170,7 +177,8 @@ pub fn decrypt_body<R: Read, W: Write>(
     input: R,
     output: &mut W,
 ) -> Result<u64, EnvelopeError> {
-    let mut reader = DecryptReader::<_>::new(input, dek.expose(), &header.bytes).map_err(split_read_error)?;
+    let mut reader =
+        DecryptReader::<_>::new(input, dek.expose(), &header.bytes).map_err(split_read_error)?;
     let mut buf = vec![0u8; COPY_BUFFER];
     let mut total = 0u64;
     loop {
@@ -188,7 +196,10 @@ pub fn decrypt_body<R: Read, W: Write>(
 /// The stream reports authentication failures inside `io::Error`; pull
 /// them back out so they are not mistaken for I/O trouble.
 fn split_read_error(e: io::Error) -> EnvelopeError {
-    match e.get_ref().and_then(|inner| inner.downcast_ref::<StreamError>()) {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<StreamError>())
+    {
         Some(stream) => EnvelopeError::Stream(*stream),
         None => EnvelopeError::Read(e),
     }
@@ -210,7 +221,11 @@ mod tests {
         }
     }
 
-    fn open(file: &[u8], keyset: &PublicKeyset, service: &LocalKeyService) -> Result<(Vec<u8>, Option<FileMetadata>), EnvelopeError> {
+    fn open(
+        file: &[u8],
+        keyset: &PublicKeyset,
+        service: &LocalKeyService,
+    ) -> Result<(Vec<u8>, Option<FileMetadata>), EnvelopeError> {
         let mut input = file;
         let header = read_header(&mut input)?;
         let stanza = header
@@ -232,7 +247,8 @@ mod tests {
             let meta = sample_metadata(len as u64);
             for with_meta in [true, false] {
                 let m = with_meta.then_some(&meta);
-                let (file, n) = encrypt(data.as_slice(), Vec::new(), &keyset, m, &mut OsRng).unwrap();
+                let (file, n) =
+                    encrypt(data.as_slice(), Vec::new(), &keyset, m, &mut OsRng).unwrap();
                 assert_eq!(n, len as u64);
                 let (plain, got_meta) = open(&file, &keyset, &service).unwrap();
                 assert_eq!(plain, data);
@@ -251,18 +267,37 @@ mod tests {
         let mut input = file.as_slice();
         let mut header = read_header(&mut input).unwrap();
         let body = input.to_vec();
-        header.header.stanzas.push(Stanza::Unknown { kind: 0x40, body: vec![1] });
+        header.header.stanzas.push(Stanza::Unknown {
+            kind: 0x40,
+            body: vec![1],
+        });
         let mut forged = header.header.to_bytes().unwrap();
         forged.extend_from_slice(&body);
-        assert!(matches!(open(&forged, &keyset, &service), Err(EnvelopeError::Stream(StreamError::WrongKey))));
+        assert!(matches!(
+            open(&forged, &keyset, &service),
+            Err(EnvelopeError::Stream(StreamError::WrongKey))
+        ));
     }
 
     #[test]
     fn a_source_that_changes_size_is_reported() {
         let (keyset, _) = deal(1, &[1], &mut OsRng).unwrap();
         let meta = sample_metadata(10);
-        let err = encrypt(&b"only five"[..], Vec::new(), &keyset, Some(&meta), &mut OsRng).unwrap_err();
-        assert!(matches!(err, EnvelopeError::SourceChanged { expected: 10, read: 9 }));
+        let err = encrypt(
+            &b"only five"[..],
+            Vec::new(),
+            &keyset,
+            Some(&meta),
+            &mut OsRng,
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            EnvelopeError::SourceChanged {
+                expected: 10,
+                read: 9
+            }
+        ));
     }
 
     #[test]
@@ -270,9 +305,18 @@ mod tests {
         let (keyset, shares) = deal(1, &[1], &mut OsRng).unwrap();
         let service = LocalKeyService::new(shares);
         let (file, _) = encrypt(&[7u8; 40_000][..], Vec::new(), &keyset, None, &mut OsRng).unwrap();
-        assert!(matches!(open(&file[..5], &keyset, &service), Err(EnvelopeError::Format(FormatError::Truncated))));
-        assert!(matches!(open(b"PK\x03\x04 zip file......", &keyset, &service), Err(EnvelopeError::Format(FormatError::NotShardlock))));
-        assert!(matches!(open(&file[..file.len() - 1], &keyset, &service), Err(EnvelopeError::Stream(_))));
+        assert!(matches!(
+            open(&file[..5], &keyset, &service),
+            Err(EnvelopeError::Format(FormatError::Truncated))
+        ));
+        assert!(matches!(
+            open(b"PK\x03\x04 zip file......", &keyset, &service),
+            Err(EnvelopeError::Format(FormatError::NotShardlock))
+        ));
+        assert!(matches!(
+            open(&file[..file.len() - 1], &keyset, &service),
+            Err(EnvelopeError::Stream(_))
+        ));
     }
 
     #[test]
@@ -281,7 +325,10 @@ mod tests {
         struct Full;
         impl Write for Full {
             fn write(&mut self, _: &[u8]) -> io::Result<usize> {
-                Err(io::Error::new(io::ErrorKind::StorageFull, "no space left on device"))
+                Err(io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    "no space left on device",
+                ))
             }
             fn flush(&mut self) -> io::Result<()> {
                 Ok(())

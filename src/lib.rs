@@ -8,11 +8,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_debug_implementations)]
 
+pub mod cli;
+pub mod client;
 pub mod envelope;
 pub mod format;
-pub mod client;
 pub mod protocol;
-pub mod server;
 pub mod secret;
+pub mod server;
 pub mod stream;
 pub mod threshold;

@@ -155,3 +155,22 @@ pub struct ErrorBody {
     /// Short human-readable reason.
     pub error: String,
 }
+
+/// One client as `GET /v1/admin/clients` and `DELETE
+/// /v1/admin/clients/{name}` (admin) describe it. Never carries a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    /// Client name.
+    pub name: String,
+    /// Hex keyset ids the client may evaluate under.
+    pub keysets: Vec<String>,
+    /// Whether the client's token has been revoked.
+    pub revoked: bool,
+}
+
+/// `GET /v1/admin/clients` (admin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientList {
+    /// Every client, revoked ones included, in creation order.
+    pub clients: Vec<ClientInfo>,
+}

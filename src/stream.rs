@@ -491,7 +491,12 @@ impl<R: Read, C: ChunkCipher> fmt::Debug for EncryptReader<R, C> {
 
 impl<R: Read, C: ChunkCipher> EncryptReader<R, C> {
     /// Starts a message whose plaintext is read from `inner`.
-    pub fn new<G: RngCore + CryptoRng>(inner: R, input_key: &[u8; KEY_LEN], context: &[u8], rng: &mut G) -> Self {
+    pub fn new<G: RngCore + CryptoRng>(
+        inner: R,
+        input_key: &[u8; KEY_LEN],
+        context: &[u8],
+        rng: &mut G,
+    ) -> Self {
         let (key, prefix) = StreamKey::new_message(input_key, context, rng);
         let mut buf = Zeroizing::new(vec![0u8; ENCRYPTED_CHUNK_SIZE]);
         buf[..PREFIX_LEN].copy_from_slice(&prefix);
@@ -675,7 +680,9 @@ impl<R: Read, C: ChunkCipher> Read for DecryptReader<R, C> {
         // chunk's ciphertext lands where its plaintext belongs; its tag
         // spills into space the next chunk overwrites.
         let mut filled = 0;
-        while out.len() - filled >= ENCRYPTED_CHUNK_SIZE && matches!(self.state, ReaderState::Reading) {
+        while out.len() - filled >= ENCRYPTED_CHUNK_SIZE
+            && matches!(self.state, ReaderState::Reading)
+        {
             match self.open_next(&mut out[filled..]) {
                 Ok(len) => filled += len,
                 // Hand out what already authenticated; the sticky failure

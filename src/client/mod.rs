@@ -80,7 +80,10 @@ mod tests {
         let fp = [0xabu8; 32];
         let text = format_fingerprint(&fp);
         assert_eq!(parse_fingerprint(&text), Some(fp));
-        assert_eq!(parse_fingerprint(&text.to_uppercase().replace("SHA256", "sha256")), Some(fp));
+        assert_eq!(
+            parse_fingerprint(&text.to_uppercase().replace("SHA256", "sha256")),
+            Some(fp)
+        );
         let colons: Vec<String> = fp.iter().map(|b| format!("{b:02X}")).collect();
         assert_eq!(parse_fingerprint(&colons.join(":")), Some(fp));
         assert_eq!(parse_fingerprint("sha256:abcd"), None);
@@ -89,6 +92,9 @@ mod tests {
 
     #[test]
     fn tokens_are_redacted() {
-        assert_eq!(format!("{:?}", Token::new("slk_secret".into())), "[redacted]");
+        assert_eq!(
+            format!("{:?}", Token::new("slk_secret".into())),
+            "[redacted]"
+        );
     }
 }

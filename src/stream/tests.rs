@@ -247,11 +247,20 @@ fn encrypt_reader_matches_the_writer_format_for_every_read_size() {
             if step == 1 && len > 40_000 {
                 continue;
             }
-            let r = EncryptReader::<_, DefaultCipher>::new(msg.as_slice(), &key, b"ctx", &mut OsRng);
+            let r =
+                EncryptReader::<_, DefaultCipher>::new(msg.as_slice(), &key, b"ctx", &mut OsRng);
             let (ct, err) = drain(r, step);
             assert!(err.is_none());
-            assert_eq!(ct.len() as u64, encrypted_len(len as u64), "len {len} step {step}");
-            assert_eq!(decrypt(&key, b"ctx", &ct).unwrap(), msg, "len {len} step {step}");
+            assert_eq!(
+                ct.len() as u64,
+                encrypted_len(len as u64),
+                "len {len} step {step}"
+            );
+            assert_eq!(
+                decrypt(&key, b"ctx", &ct).unwrap(),
+                msg,
+                "len {len} step {step}"
+            );
         }
     }
 }
@@ -261,7 +270,9 @@ fn encrypt_reader_and_writer_produce_identical_bytes_for_the_same_salt() {
     let key = [22u8; 32];
     let msg = message(2 * CHUNK_SIZE + 77);
     let salt = vec![9u8; SALT_LEN];
-    let mut w = EncryptWriter::<_, DefaultCipher>::new(Vec::new(), &key, b"", &mut FixedSalt(salt.clone())).unwrap();
+    let mut w =
+        EncryptWriter::<_, DefaultCipher>::new(Vec::new(), &key, b"", &mut FixedSalt(salt.clone()))
+            .unwrap();
     w.write_all(&msg).unwrap();
     let from_writer = w.finish().unwrap();
     let mut from_reader = Vec::new();
@@ -282,7 +293,10 @@ fn fast_path_failure_hands_out_only_authenticated_chunks() {
     let n = r.read(&mut out).unwrap();
     assert_eq!(n, 2 * CHUNK_SIZE, "chunks 0 and 1 only");
     assert_eq!(&out[..n], &msg[..n]);
-    assert!(out[n..].iter().all(|&b| b == 0), "no bytes of the bad chunk remain");
+    assert!(
+        out[n..].iter().all(|&b| b == 0),
+        "no bytes of the bad chunk remain"
+    );
     let e = r.read(&mut out).unwrap_err();
     assert_eq!(stream_error(&e), StreamError::ChunkCorrupt(2));
 }

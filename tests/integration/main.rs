@@ -2,3 +2,4 @@
 //! network behaviour, each area in its own module.
 
 mod network;
+mod support;

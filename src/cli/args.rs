@@ -1,0 +1,207 @@
+//! Command-line definitions (clap). Everything the user can type lives
+//! here, so completions and the man page are generated from one place.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// End-to-end file encryption whose keys no single party holds.
+///
+/// Files are encrypted offline under a keyset's public key; decrypting asks
+/// any t of the keyset's n key-share servers to help, and none of them ever
+/// sees a file, a file key, or which file is being opened.
+#[derive(Debug, Parser)]
+#[command(name = "shardlock", version, about, long_about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted by every subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Client configuration file [default: $SHARDLOCK_CONFIG, then
+    /// $XDG_CONFIG_HOME/shardlock/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Allow plain http:// key-share servers on loopback addresses (tests
+    /// and local experiments only; never crosses a network)
+    #[arg(long, global = true)]
+    pub allow_http: bool,
+
+    /// Print nothing but errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Encrypt a file or stdin for a keyset (no server needed)
+    Encrypt(EncryptArgs),
+    /// Decrypt a file or stdin with the help of t key-share servers
+    Decrypt(DecryptArgs),
+    /// Show a file's header without contacting any server
+    Inspect(InspectArgs),
+    /// Check every server of a keyset: reachable, TLS pin, public share, latency
+    Status(StatusArgs),
+    /// Create and manage keysets
+    #[command(subcommand)]
+    Keyset(KeysetCommand),
+    /// Run a key-share server
+    #[command(subcommand)]
+    Server(ServerCommand),
+    /// Start a local t-of-n cluster of key-share servers for trying shardlock
+    DevCluster(DevClusterArgs),
+    /// Run the whole job once on a throwaway local cluster, then clean up
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EncryptArgs {
+    /// File to encrypt; "-" or nothing reads stdin
+    #[arg(value_name = "INPUT")]
+    pub input: Option<PathBuf>,
+
+    /// Where to write the encrypted file; "-" or nothing writes stdout
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+
+    /// Keyset to encrypt for [default: the config's default keyset]
+    #[arg(short = 'k', long, value_name = "KEYSET")]
+    pub keyset: Option<String>,
+
+    /// Replace OUT if it exists
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DecryptArgs {
+    /// File to decrypt; "-" or nothing reads stdin
+    #[arg(value_name = "INPUT")]
+    pub input: Option<PathBuf>,
+
+    /// Where to write the plaintext; "-" or nothing writes stdout
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+
+    /// Replace OUT if it exists
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Encrypted file to describe; "-" reads stdin
+    #[arg(value_name = "FILE")]
+    pub input: PathBuf,
+
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Keyset to check [default: the config's default keyset]
+    #[arg(short = 'k', long, value_name = "KEYSET")]
+    pub keyset: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysetCommand {
+    /// Deal a new t-of-n keyset to running servers and add it to the config
+    Create(KeysetCreateArgs),
+    /// List the configured keysets
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysetCreateArgs {
+    /// Name of the keyset in the config
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// How many servers must cooperate to decrypt
+    #[arg(short, long, value_name = "T")]
+    pub threshold: u16,
+
+    /// A key-share server, optionally with its certificate fingerprint:
+    /// https://host:port#sha256:HEX (repeat once per server)
+    #[arg(short, long = "server", value_name = "URL", required = true)]
+    pub servers: Vec<String>,
+
+    /// File holding the servers' admin credential (one line; or one line per
+    /// server, in --server order) [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]
+    #[arg(long, value_name = "PATH")]
+    pub admin_token_file: Option<PathBuf>,
+
+    /// Name of the client token requested from each server
+    #[arg(long, value_name = "NAME")]
+    pub client_name: Option<String>,
+
+    /// Make this the default keyset
+    #[arg(long)]
+    pub default: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Create a server state directory: TLS key and certificate, admin credential
+    Init(ServerInitArgs),
+    /// Serve HTTPS from a state directory until SIGINT/SIGTERM
+    Run(ServerRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServerInitArgs {
+    /// State directory to create
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Extra DNS name or IP address for the certificate (repeatable)
+    #[arg(long = "name", value_name = "NAME")]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerRunArgs {
+    /// State directory made by `server init`
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Address to listen on (port 0 picks a free port)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    pub listen: String,
+
+    /// Shut down when stdin reaches end of file (used by dev-cluster so
+    /// nodes never outlive it)
+    #[arg(long, hide = true)]
+    pub exit_on_stdin_eof: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DevClusterArgs {
+    /// Directory for the nodes' state and the generated config.toml
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Number of key-share servers
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub nodes: u16,
+
+    /// Servers needed to decrypt
+    #[arg(long, default_value_t = 2, value_name = "T")]
+    pub threshold: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Keep the demo's temporary directory instead of deleting it
+    #[arg(long)]
+    pub keep: bool,
+}

@@ -1,0 +1,99 @@
+//! `shardlock encrypt`: one file or stdin, offline, for a keyset.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rand::rngs::OsRng;
+
+use super::args::EncryptArgs;
+use super::output::{is_std_stream, open_input, Output};
+use super::Settings;
+use crate::envelope;
+use crate::format::metadata::FileMetadata;
+
+pub fn run(settings: &Settings, args: &EncryptArgs) -> Result<()> {
+    let config = settings.load_config()?;
+    // Only the public part is needed: encryption never contacts a server.
+    let name = config.select(args.keyset.as_deref())?.to_string();
+    let keyset = config
+        .entry(&name)
+        .with_context(|| format!("keyset {name:?} is not in the config"))?
+        .public()
+        .clone();
+
+    let input_path = args
+        .input
+        .as_deref()
+        .filter(|_| !is_std_stream(args.input.as_deref()));
+    let metadata = input_path.map(file_metadata).transpose()?;
+    let input = open_input(args.input.as_deref())?;
+    let mut output = Output::open(args.output.as_deref(), args.force, true)?;
+    let (_, bytes) = envelope::encrypt(
+        input,
+        output.writer(),
+        &keyset,
+        metadata.as_ref(),
+        &mut OsRng,
+    )?;
+    output.finish(None, None)?;
+    settings.note(format_args!("encrypted {bytes} bytes for keyset {name}"));
+    Ok(())
+}
+
+/// Metadata recorded for a single file: its name (not its directory, which
+/// says nothing about where it should be restored), size, mode and mtime.
+pub fn file_metadata(path: &Path) -> Result<FileMetadata> {
+    let meta = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let name = path.file_name().map(os_bytes).unwrap_or_default();
+    Ok(metadata_from(name, &meta))
+}
+
+/// Builds metadata from a relative path (as `/`-separated bytes) and stat
+/// results.
+pub fn metadata_from(path: Vec<u8>, meta: &fs::Metadata) -> FileMetadata {
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        Some(meta.permissions().mode() & 0o7777)
+    };
+    #[cfg(not(unix))]
+    let mode = None;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_secs())
+                .ok()
+                .map(|s| (s, d.subsec_nanos())),
+            Err(e) => {
+                // Before 1970: negative seconds, nanoseconds counted upwards.
+                let d = e.duration();
+                let secs = i64::try_from(d.as_secs()).ok()?;
+                Some(if d.subsec_nanos() == 0 {
+                    (-secs, 0)
+                } else {
+                    (-secs - 1, 1_000_000_000 - d.subsec_nanos())
+                })
+            }
+        });
+    FileMetadata {
+        path,
+        size: meta.len(),
+        mode,
+        mtime,
+    }
+}
+
+/// Raw bytes of an OS string (file names need not be UTF-8).
+pub fn os_bytes(s: &std::ffi::OsStr) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        s.as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        s.to_string_lossy().into_owned().into_bytes()
+    }
+}

@@ -1,0 +1,143 @@
+//! The command-line front end: flags are parsed once into [`args::Cli`],
+//! each subcommand lives in its own module, and [`main`] is the one place
+//! that prints errors and picks the exit code:
+//!
+//! - 0: everything done;
+//! - 1: the operation failed (bad file, servers down, I/O error...);
+//! - 2: usage or configuration error (nothing was attempted).
+
+pub mod args;
+mod decrypt;
+mod demo;
+mod dev_cluster;
+mod encrypt;
+mod inspect;
+mod keyset;
+mod output;
+mod server;
+mod status;
+
+use std::fmt;
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Parser;
+
+use crate::client::config::ResolvedKeyset;
+use crate::client::config::{resolve_path, Config, ConfigError};
+use crate::client::http::{HttpKeyService, HttpOptions};
+use args::{Cli, Command, GlobalArgs};
+
+/// Exit status for usage and configuration errors.
+pub const EXIT_USAGE: i32 = 2;
+/// Exit status for failed operations.
+pub const EXIT_FAILURE: i32 = 1;
+
+/// A mistake in how shardlock was invoked; exits with status 2.
+#[derive(Debug)]
+pub struct UsageError(String);
+
+impl UsageError {
+    /// A usage error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Global settings, resolved once from the flags.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `--config`, if given.
+    pub config: Option<PathBuf>,
+    /// `--allow-http`.
+    pub allow_http: bool,
+    /// `--quiet`.
+    pub quiet: bool,
+}
+
+impl Settings {
+    fn from_args(global: &GlobalArgs) -> Self {
+        Self {
+            config: global.config.clone(),
+            allow_http: global.allow_http,
+            quiet: global.quiet,
+        }
+    }
+
+    /// Loads the client configuration from wherever the flags and the
+    /// environment say it is.
+    pub fn load_config(&self) -> Result<Config> {
+        let path = resolve_path(self.config.as_deref())?;
+        Ok(Config::load(&path)?)
+    }
+
+    /// The HTTPS key service for a resolved keyset.
+    pub fn key_service(&self, keyset: &ResolvedKeyset) -> Result<HttpKeyService> {
+        let options = HttpOptions {
+            allow_http: self.allow_http,
+            ..HttpOptions::default()
+        };
+        Ok(HttpKeyService::new(keyset.endpoints.clone(), options)?)
+    }
+
+    /// Prints a progress or summary line on stderr unless `--quiet`.
+    pub fn note(&self, message: impl fmt::Display) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+}
+
+/// Always printed, even with `--quiet`: something the user must know.
+pub fn warn(message: impl fmt::Display) {
+    eprintln!("shardlock: warning: {message}");
+}
+
+/// Runs the command line and returns the process exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { 0 };
+        }
+    };
+    let settings = Settings::from_args(&cli.global);
+    let result = match cli.command {
+        Command::Encrypt(a) => encrypt::run(&settings, &a),
+        Command::Decrypt(a) => decrypt::run(&settings, &a),
+        Command::Inspect(a) => inspect::run(&a),
+        Command::Status(a) => status::run(&settings, &a),
+        Command::Keyset(c) => keyset::run(&settings, &c),
+        Command::Server(c) => server::run(&c),
+        Command::DevCluster(a) => dev_cluster::run(&settings, &a),
+        Command::Demo(a) => demo::run(&settings, &a),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => report(&e),
+    }
+}
+
+/// Prints an error (with its causes on the same line) and picks the status.
+fn report(error: &anyhow::Error) -> i32 {
+    let _ = std::io::stdout().flush();
+    eprintln!("shardlock: error: {error:#}");
+    let usage = error
+        .chain()
+        .any(|cause| cause.is::<UsageError>() || cause.is::<ConfigError>());
+    if usage {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILURE
+    }
+}

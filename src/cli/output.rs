@@ -1,0 +1,299 @@
+//! Where bytes come from and go to: stdin/stdout or files, with the rules a
+//! careful user expects. Output files are written to a temporary file in
+//! the target's directory, fsynced, and only then given their final name,
+//! so a failure or a crash never leaves a partial file under that name.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use rand::RngCore;
+
+use super::UsageError;
+
+/// Suffix of in-progress output files; a rerun or the user may delete them.
+pub const TEMP_MARKER: &str = ".shardlock-tmp-";
+
+/// `None` or `-` means the standard stream.
+pub fn is_std_stream(path: Option<&Path>) -> bool {
+    path.is_none_or(|p| p.as_os_str() == "-")
+}
+
+/// Opens the input: a file, or stdin when none (or `-`) is given. Refuses
+/// to wait on an interactive terminal for data that will never come.
+pub fn open_input(path: Option<&Path>) -> Result<Box<dyn Read>> {
+    if is_std_stream(path) {
+        let stdin = io::stdin();
+        if stdin.is_terminal() {
+            return Err(UsageError::new("no input: give a file, or pipe data into stdin").into());
+        }
+        return Ok(Box::new(stdin.lock()));
+    }
+    let path = path.unwrap_or(Path::new("-"));
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(UsageError::new(format!("{} is a directory", path.display())).into());
+    }
+    Ok(Box::new(file))
+}
+
+/// An output file under construction. Dropping it without [`commit`]
+/// removes the temporary file.
+///
+/// [`commit`]: AtomicFile::commit
+#[derive(Debug)]
+pub struct AtomicFile {
+    target: PathBuf,
+    temp: PathBuf,
+    file: Option<File>,
+    force: bool,
+}
+
+impl AtomicFile {
+    /// Starts writing `target`. Without `force`, an existing target is an
+    /// error now (and again at commit time, in case one appeared since).
+    pub fn create(target: &Path, force: bool) -> Result<Self> {
+        if !force && target.symlink_metadata().is_ok() {
+            return Err(UsageError::new(format!(
+                "{} already exists; use --force to replace it",
+                target.display()
+            ))
+            .into());
+        }
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = target
+            .file_name()
+            .with_context(|| format!("{} is not a file name", target.display()))?;
+        let mut suffix = [0u8; 6];
+        rand::rngs::OsRng.fill_bytes(&mut suffix);
+        let temp = dir.join(format!(
+            ".{}{}{}",
+            name.to_string_lossy(),
+            TEMP_MARKER,
+            crate::format::hex_string(&suffix)
+        ));
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Plaintext may land here: private until committed.
+            options.mode(0o600);
+        }
+        let file = options
+            .open(&temp)
+            .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+        Ok(Self {
+            target: target.to_path_buf(),
+            temp,
+            file: Some(file),
+            force,
+        })
+    }
+
+    /// The open temporary file.
+    pub fn file(&mut self) -> &mut File {
+        self.file.as_mut().unwrap_or_else(|| {
+            unreachable!("the file is only taken by commit, which consumes self")
+        })
+    }
+
+    /// Flushes, fsyncs and moves the file into place (and fsyncs the
+    /// directory so the rename itself survives a crash).
+    pub fn commit(mut self, mode: Option<u32>, mtime: Option<(i64, u32)>) -> Result<()> {
+        let file = self
+            .file
+            .take()
+            .unwrap_or_else(|| unreachable!("commit runs once"));
+        #[cfg(unix)]
+        if let Some(mode) = mode {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(fs::Permissions::from_mode(mode & 0o7777))
+                .with_context(|| format!("cannot set the mode of {}", self.target.display()))?;
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        if let Some((secs, nanos)) = mtime {
+            let time = system_time(secs, nanos);
+            file.set_modified(time).with_context(|| {
+                format!(
+                    "cannot set the modification time of {}",
+                    self.target.display()
+                )
+            })?;
+        }
+        file.sync_all()
+            .with_context(|| format!("cannot write {} to disk", self.target.display()))?;
+        drop(file);
+        if self.force {
+            fs::rename(&self.temp, &self.target).with_context(|| {
+                format!(
+                    "cannot move the output into place at {}",
+                    self.target.display()
+                )
+            })?;
+        } else {
+            // Link-then-unlink never replaces a file that appeared meanwhile.
+            match fs::hard_link(&self.temp, &self.target) {
+                Ok(()) => {
+                    let _ = fs::remove_file(&self.temp);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    bail!(UsageError::new(format!(
+                        "{} already exists; use --force to replace it",
+                        self.target.display()
+                    )));
+                }
+                // File systems without hard links: plain rename.
+                Err(_) => fs::rename(&self.temp, &self.target).with_context(|| {
+                    format!(
+                        "cannot move the output into place at {}",
+                        self.target.display()
+                    )
+                })?,
+            }
+        }
+        if let Some(dir) = self.target.parent() {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        self.temp = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.temp.as_os_str().is_empty() {
+            self.file.take();
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Seconds and nanoseconds since the epoch (negative allowed) as SystemTime.
+pub fn system_time(secs: i64, nanos: u32) -> std::time::SystemTime {
+    use std::time::{Duration, UNIX_EPOCH};
+    let nanos = Duration::from_nanos(u64::from(nanos.min(999_999_999)));
+    if secs >= 0 {
+        UNIX_EPOCH + Duration::from_secs(secs as u64) + nanos
+    } else {
+        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs()) + nanos
+    }
+}
+
+/// Where output goes.
+#[derive(Debug)]
+pub enum Output {
+    /// Standard output (not atomic: see the CLI docs).
+    Stdout(io::Stdout),
+    /// A file written atomically.
+    File(AtomicFile),
+}
+
+impl Output {
+    /// Resolves `-o`. `binary` output is refused on a terminal, where it
+    /// would only garble the screen.
+    pub fn open(path: Option<&Path>, force: bool, binary: bool) -> Result<Self> {
+        if is_std_stream(path) {
+            let stdout = io::stdout();
+            if binary && stdout.is_terminal() {
+                return Err(UsageError::new(
+                    "refusing to write encrypted data to a terminal; use -o FILE or redirect stdout",
+                )
+                .into());
+            }
+            return Ok(Output::Stdout(stdout));
+        }
+        let path = path.unwrap_or(Path::new("-"));
+        Ok(Output::File(AtomicFile::create(path, force)?))
+    }
+
+    /// A writer for the bytes.
+    pub fn writer(&mut self) -> Box<dyn Write + '_> {
+        match self {
+            Output::Stdout(s) => Box::new(s.lock()),
+            Output::File(f) => Box::new(f.file()),
+        }
+    }
+
+    /// Finishes: flushes stdout, or commits the file.
+    pub fn finish(self, mode: Option<u32>, mtime: Option<(i64, u32)>) -> Result<()> {
+        match self {
+            Output::Stdout(mut s) => s.flush().context("cannot write to stdout"),
+            Output::File(f) => f.commit(mode, mtime),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_uncommitted_file_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.txt");
+        {
+            let mut f = AtomicFile::create(&target, false).unwrap();
+            f.file().write_all(b"partial").unwrap();
+        }
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn commit_moves_into_place_with_mode_and_mtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.txt");
+        let mut f = AtomicFile::create(&target, false).unwrap();
+        f.file().write_all(b"done").unwrap();
+        f.commit(Some(0o640), Some((1_500_000_000, 0))).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"done");
+        let meta = fs::metadata(&target).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+        }
+        assert_eq!(meta.modified().unwrap(), system_time(1_500_000_000, 0));
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn existing_targets_need_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.txt");
+        fs::write(&target, b"old").unwrap();
+        assert!(AtomicFile::create(&target, false).is_err());
+        let mut f = AtomicFile::create(&target, true).unwrap();
+        f.file().write_all(b"new").unwrap();
+        f.commit(None, None).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+    }
+
+    #[test]
+    fn a_target_appearing_during_the_write_is_not_clobbered() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.txt");
+        let mut f = AtomicFile::create(&target, false).unwrap();
+        f.file().write_all(b"mine").unwrap();
+        fs::write(&target, b"theirs").unwrap();
+        assert!(f.commit(None, None).is_err());
+        assert_eq!(fs::read(&target).unwrap(), b"theirs");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "temp file removed"
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! `shardlock server init|run`: the key-share server's thin entry point;
+//! everything it does lives in [`crate::server`].
+
+use anyhow::{Context, Result};
+
+use super::args::ServerCommand;
+use crate::server;
+
+pub fn run(command: &ServerCommand) -> Result<()> {
+    match command {
+        ServerCommand::Init(args) => {
+            let report = server::init(&args.dir, &args.names)
+                .with_context(|| format!("cannot initialise a server in {}", args.dir.display()))?;
+            println!(
+                "initialised key-share server state in {}",
+                report.dir.display()
+            );
+            println!("certificate fingerprint: {}", report.fingerprint_text());
+            println!("certificate names:       {}", report.names.join(", "));
+            println!();
+            println!("admin token (shown once; store it safely, it is kept only as a hash):");
+            println!("{}", report.admin_token.expose());
+            Ok(())
+        }
+        ServerCommand::Run(args) => {
+            server::serve_blocking(&args.dir, &args.listen, args.exit_on_stdin_eof)
+                .with_context(|| format!("key-share server in {} failed", args.dir.display()))?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The audit trail: one JSON line per request, appended to `DIR/audit.log`
+//! and echoed to stderr.
+//!
+//! DESIGN.md section 4: every evaluation is an oracle query, so every
+//! request is audited, and a request that cannot be audited fails. The
+//! evaluate handler's answer is released only after its line is on disk
+//! (written and fdatasynced); see `routes::audit_layer`.
+//!
+//! A line records who (client name, "admin" or "anonymous"), what (endpoint,
+//! keyset id, element count), the peer address and the outcome. It never
+//! holds a token, a share, or a blinded element.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use super::persist::open_append_private;
+
+/// Who made a request, as far as authentication established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// No credential, or one that did not match.
+    Anonymous,
+    /// The admin credential.
+    Admin,
+    /// A client token, by client name.
+    Client(String),
+}
+
+impl Actor {
+    /// The name written to the audit log.
+    pub fn label(&self) -> &str {
+        match self {
+            Actor::Anonymous => "anonymous",
+            Actor::Admin => "admin",
+            Actor::Client(name) => name,
+        }
+    }
+}
+
+/// What a handler tells the audit layer about its request (attached to the
+/// response as an extension).
+#[derive(Debug, Clone)]
+pub struct AuditInfo {
+    /// Short endpoint name, e.g. "evaluate".
+    pub endpoint: &'static str,
+    /// Who asked.
+    pub actor: Actor,
+    /// Keyset id in the path, if any (hex, only when well-formed).
+    pub keyset: Option<String>,
+    /// Number of elements in an evaluate request.
+    pub elements: Option<usize>,
+    /// Whether the answer must be withheld if the line cannot be written.
+    pub required: bool,
+}
+
+impl AuditInfo {
+    /// Info for an endpoint with no more detail yet.
+    pub fn new(endpoint: &'static str) -> Self {
+        Self {
+            endpoint,
+            actor: Actor::Anonymous,
+            keyset: None,
+            elements: None,
+            required: false,
+        }
+    }
+}
+
+/// One audit line.
+#[derive(Debug, Serialize)]
+pub struct AuditRecord<'a> {
+    /// UTC time, RFC 3339 with milliseconds.
+    pub time: String,
+    /// Client name, "admin" or "anonymous".
+    pub client: &'a str,
+    /// Peer IP address and port, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// HTTP method.
+    pub method: &'a str,
+    /// Endpoint name.
+    pub endpoint: &'a str,
+    /// Keyset id, hex.
+    pub keyset: Option<&'a str>,
+    /// Elements evaluated or asked for.
+    pub elements: Option<usize>,
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// Short outcome word (see `metrics::outcome`).
+    pub outcome: &'a str,
+}
+
+impl AuditRecord<'_> {
+    /// The record as one JSON line, newline included.
+    pub fn to_line(&self) -> String {
+        // Serialising plain strings and numbers cannot fail; fall back to a
+        // minimal line rather than dropping the record if it ever did.
+        let mut line = serde_json::to_string(self).unwrap_or_else(|_| {
+            format!(
+                "{{\"time\":\"{}\",\"error\":\"unserialisable\"}}",
+                self.time
+            )
+        });
+        line.push('\n');
+        line
+    }
+}
+
+/// Appends one line to `path` (a single `write` on an `O_APPEND` file, so
+/// concurrent lines never interleave), optionally fdatasyncs it, and echoes
+/// it to stderr when `echo` is set.
+pub fn append_line(path: &Path, line: &str, sync: bool, echo: bool) -> std::io::Result<()> {
+    let mut file = open_append_private(path)?;
+    file.write_all(line.as_bytes())?;
+    if sync {
+        file.sync_data()?;
+    }
+    if echo {
+        eprint!("{line}");
+    }
+    Ok(())
+}
+
+/// The current UTC time as RFC 3339, e.g. `2024-05-01T12:34:56.789Z`.
+pub fn now_rfc3339() -> String {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    format_rfc3339(since.as_secs(), since.subsec_millis())
+}
+
+/// Formats seconds since the Unix epoch (UTC) with milliseconds.
+fn format_rfc3339(secs: u64, millis: u32) -> String {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (the well-known
+/// era-based conversion: 400-year eras of 146097 days).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(format_rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        // 2000-02-29 (leap day) 12:34:56.
+        assert_eq!(format_rfc3339(951_827_696, 7), "2000-02-29T12:34:56.007Z");
+        // 2024-12-31T23:59:59.
+        assert_eq!(
+            format_rfc3339(1_735_689_599, 999),
+            "2024-12-31T23:59:59.999Z"
+        );
+        assert_eq!(now_rfc3339().len(), "1970-01-01T00:00:00.000Z".len());
+    }
+
+    #[test]
+    fn lines_are_json_and_appended() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        for status in [200, 401] {
+            let record = AuditRecord {
+                time: now_rfc3339(),
+                client: "backup-\"host\"",
+                peer: None,
+                method: "POST",
+                endpoint: "evaluate",
+                keyset: Some("ab"),
+                elements: Some(3),
+                status,
+                outcome: "ok",
+            };
+            append_line(&path, &record.to_line(), true, false).unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        let first: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(first["client"], "backup-\"host\"");
+        assert_eq!(first["elements"], 3);
+        assert_eq!(first["status"], 200);
+    }
+
+    #[test]
+    fn unwritable_log_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the log should be cannot be opened for append.
+        let path = dir.path().join("audit.log");
+        std::fs::create_dir(&path).unwrap();
+        let record = AuditRecord {
+            time: now_rfc3339(),
+            client: "x",
+            peer: None,
+            method: "GET",
+            endpoint: "health",
+            keyset: None,
+            elements: None,
+            status: 200,
+            outcome: "ok",
+        };
+        assert!(append_line(&path, &record.to_line(), false, false).is_err());
+    }
+}

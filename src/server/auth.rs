@@ -1,0 +1,136 @@
+//! Bearer tokens: generation, hashing, and constant-time lookup.
+//!
+//! DESIGN.md section 3: tokens are stored hashed. A token is `slk_` followed
+//! by the unpadded base64url of 32 bytes from the operating system's CSPRNG,
+//! so it carries 256 bits of entropy and a plain SHA-256 is a sufficient
+//! one-way function (no password hashing needed: nothing to brute-force).
+//! Presented tokens are hashed and compared against *every* stored hash with
+//! `subtle`, so timing reveals neither which client matched nor how much of
+//! a hash agreed.
+
+use rand::rngs::OsRng;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::{ConditionallySelectable, ConstantTimeEq};
+use zeroize::Zeroizing;
+
+use crate::client::Token;
+use crate::protocol::{b64, TOKEN_PREFIX};
+
+/// Length of the random part of a token, in bytes.
+const TOKEN_RANDOM_LEN: usize = 32;
+/// Longest `Authorization` value considered at all; real tokens are ~47
+/// characters, so anything longer is refused before hashing.
+const MAX_TOKEN_LEN: usize = 256;
+
+/// A fresh bearer token: `slk_` + base64url(32 random bytes from OsRng).
+pub fn generate_token() -> Token {
+    let mut random = Zeroizing::new([0u8; TOKEN_RANDOM_LEN]);
+    OsRng.fill_bytes(random.as_mut());
+    let encoded = Zeroizing::new(b64(random.as_ref()));
+    Token::new(format!("{TOKEN_PREFIX}{}", encoded.as_str()))
+}
+
+/// SHA-256 of a token's text: what the server stores instead of the token.
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Finds which of `stored` hashes `presented` matches, comparing against
+/// all of them without early exit. Returns the index of the match.
+pub fn find_token<'a>(
+    presented: &str,
+    stored: impl IntoIterator<Item = &'a [u8; 32]>,
+) -> Option<usize> {
+    let hash = hash_token(presented);
+    let mut found = subtle::Choice::from(0u8);
+    let mut index = 0u32;
+    for (i, candidate) in stored.into_iter().enumerate() {
+        let matches = hash.ct_eq(candidate);
+        // Index bounded by the number of clients, far below u32::MAX.
+        let i = u32::try_from(i).unwrap_or(u32::MAX);
+        index.conditional_assign(&i, matches);
+        found |= matches;
+    }
+    if bool::from(found) {
+        usize::try_from(index).ok()
+    } else {
+        None
+    }
+}
+
+/// Whether `presented` hashes to `stored`, in constant time.
+pub fn token_matches(presented: &str, stored: &[u8; 32]) -> bool {
+    hash_token(presented).ct_eq(stored).into()
+}
+
+/// Extracts the token from an `Authorization: Bearer <token>` header value
+/// (RFC 6750 section 2.1; the scheme name is case-insensitive). Returns
+/// `None` for anything else, including absurdly long values.
+pub fn bearer_token(header: Option<&str>) -> Option<&str> {
+    let value = header?.trim();
+    if value.len() > MAX_TOKEN_LEN {
+        return None;
+    }
+    let (scheme, token) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let token = token.trim();
+    (!token.is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_tokens_have_the_prefix_and_are_unique() {
+        let a = generate_token();
+        let b = generate_token();
+        assert!(a.expose().starts_with(TOKEN_PREFIX));
+        // 32 bytes -> 43 base64url characters, no padding.
+        assert_eq!(a.expose().len(), TOKEN_PREFIX.len() + 43);
+        assert!(!a.expose().contains('='));
+        assert_ne!(a.expose(), b.expose());
+    }
+
+    #[test]
+    fn token_hash_is_sha256_of_the_text() {
+        // SHA-256("abc"), FIPS 180-2 appendix B.1.
+        assert_eq!(
+            crate::format::hex_string(&hash_token("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn lookup_finds_the_matching_hash_only() {
+        let tokens: Vec<Token> = (0..5).map(|_| generate_token()).collect();
+        let hashes: Vec<[u8; 32]> = tokens.iter().map(|t| hash_token(t.expose())).collect();
+        for (i, token) in tokens.iter().enumerate() {
+            assert_eq!(find_token(token.expose(), &hashes), Some(i));
+            assert!(token_matches(token.expose(), &hashes[i]));
+        }
+        assert_eq!(find_token("slk_nope", &hashes), None);
+        assert_eq!(find_token(tokens[0].expose(), &[]), None);
+        assert!(!token_matches("slk_nope", &hashes[0]));
+        // A token differing in one character does not match.
+        let mut altered = tokens[2].expose().to_string();
+        altered.pop();
+        altered.push('!');
+        assert_eq!(find_token(&altered, &hashes), None);
+    }
+
+    #[test]
+    fn bearer_header_parsing() {
+        assert_eq!(bearer_token(Some("Bearer slk_abc")), Some("slk_abc"));
+        assert_eq!(bearer_token(Some("bearer   slk_abc ")), Some("slk_abc"));
+        assert_eq!(bearer_token(Some("Basic slk_abc")), None);
+        assert_eq!(bearer_token(Some("Bearer")), None);
+        assert_eq!(bearer_token(Some("Bearer ")), None);
+        assert_eq!(bearer_token(None), None);
+        let long = format!("Bearer {}", "a".repeat(MAX_TOKEN_LEN));
+        assert_eq!(bearer_token(Some(&long)), None);
+    }
+}

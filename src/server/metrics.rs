@@ -1,0 +1,152 @@
+//! Prometheus metrics (text exposition format 0.0.4) for `GET /metrics`:
+//! requests by endpoint and outcome, elements evaluated, and a histogram of
+//! evaluation time. Counts only; no client names, ids or keysets appear, so
+//! the endpoint can stay unauthenticated.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+
+/// Upper bounds (seconds) of the evaluation-time histogram buckets.
+const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+
+/// The short outcome word for a status, used in metrics and audit lines.
+pub fn outcome(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        200..=299 => "ok",
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        409 => "conflict",
+        413 => "too_large",
+        429 => "rate_limited",
+        402 | 406..=408 | 410..=412 | 414..=428 | 430..=499 => "client_error",
+        _ => "error",
+    }
+}
+
+/// Server-wide counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    elements: AtomicU64,
+    /// Cumulative counts per bucket, then +Inf.
+    eval_buckets: [AtomicU64; BUCKETS.len() + 1],
+    /// Sum of evaluation times in microseconds.
+    eval_micros: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts one finished request.
+    pub fn record_request(&self, endpoint: &'static str, outcome: &'static str) {
+        let mut requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *requests.entry((endpoint, outcome)).or_insert(0) += 1;
+    }
+
+    /// Counts one successful evaluation of `elements` elements.
+    pub fn record_evaluation(&self, elements: usize, took: Duration) {
+        self.elements.fetch_add(
+            u64::try_from(elements).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        let seconds = took.as_secs_f64();
+        for (bound, counter) in BUCKETS.iter().zip(&self.eval_buckets) {
+            if seconds <= *bound {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.eval_buckets[BUCKETS.len()].fetch_add(1, Ordering::Relaxed);
+        self.eval_micros.fetch_add(
+            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The exposition text.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str(
+            "# HELP shardlock_requests_total Requests handled, by endpoint and outcome.\n",
+        );
+        out.push_str("# TYPE shardlock_requests_total counter\n");
+        {
+            let requests = self
+                .requests
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for ((endpoint, outcome), count) in requests.iter() {
+                let _ = writeln!(
+                    out,
+                    "shardlock_requests_total{{endpoint=\"{endpoint}\",outcome=\"{outcome}\"}} {count}"
+                );
+            }
+        }
+        out.push_str(
+            "# HELP shardlock_evaluated_elements_total Blinded elements evaluated.\n\
+             # TYPE shardlock_evaluated_elements_total counter\n",
+        );
+        let _ = writeln!(
+            out,
+            "shardlock_evaluated_elements_total {}",
+            self.elements.load(Ordering::Relaxed)
+        );
+        out.push_str(
+            "# HELP shardlock_evaluation_seconds Time to evaluate one batch and prove it.\n\
+             # TYPE shardlock_evaluation_seconds histogram\n",
+        );
+        for (bound, counter) in BUCKETS.iter().zip(&self.eval_buckets) {
+            let _ = writeln!(
+                out,
+                "shardlock_evaluation_seconds_bucket{{le=\"{bound}\"}} {}",
+                counter.load(Ordering::Relaxed)
+            );
+        }
+        let count = self.eval_buckets[BUCKETS.len()].load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "shardlock_evaluation_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let sum = self.eval_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "shardlock_evaluation_seconds_sum {sum}");
+        let _ = writeln!(out, "shardlock_evaluation_seconds_count {count}");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_histogram() {
+        let metrics = Metrics::default();
+        metrics.record_request("evaluate", "ok");
+        metrics.record_request("evaluate", "ok");
+        metrics.record_request("health", "ok");
+        metrics.record_evaluation(50, Duration::from_millis(3));
+        let text = metrics.render();
+        assert!(text.contains("shardlock_requests_total{endpoint=\"evaluate\",outcome=\"ok\"} 2"));
+        assert!(text.contains("shardlock_evaluated_elements_total 50"));
+        assert!(text.contains("shardlock_evaluation_seconds_bucket{le=\"0.001\"} 0"));
+        assert!(text.contains("shardlock_evaluation_seconds_bucket{le=\"0.005\"} 1"));
+        assert!(text.contains("shardlock_evaluation_seconds_bucket{le=\"+Inf\"} 1"));
+        assert!(text.contains("shardlock_evaluation_seconds_count 1"));
+    }
+
+    #[test]
+    fn outcomes() {
+        assert_eq!(outcome(StatusCode::OK), "ok");
+        assert_eq!(outcome(StatusCode::TOO_MANY_REQUESTS), "rate_limited");
+        assert_eq!(outcome(StatusCode::PAYLOAD_TOO_LARGE), "too_large");
+        assert_eq!(outcome(StatusCode::INTERNAL_SERVER_ERROR), "error");
+    }
+}

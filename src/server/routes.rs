@@ -1,0 +1,553 @@
+//! HTTP routes of the key-share server (DESIGN.md section 3), the audit
+//! middleware, and the mapping of failures to short JSON error bodies.
+//!
+//! Every handler attaches an [`AuditInfo`] to its response; the audit layer
+//! turns it into one audit line and a metrics sample. Error messages are
+//! fixed, short strings: no paths, no debug output, nothing from inside the
+//! server.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State as Shared};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use rand::rngs::OsRng;
+use serde::de::DeserializeOwned;
+use zeroize::Zeroize;
+
+use super::audit::{self, Actor, AuditInfo, AuditRecord};
+use super::auth::{bearer_token, generate_token, hash_token};
+use super::metrics::outcome;
+use super::state::{
+    normalize_keyset_id, valid_client_name, validate_install, ClientChangeError, ClientError,
+    ClientRecord, InstallError, InstallOutcome, Principal, State,
+};
+use crate::protocol::{
+    b64, b64_element, unb64_element, ClientInfo, ClientList, CreateClientRequest,
+    CreateClientResponse, ErrorBody, EvaluateRequest, EvaluateResponse, Health,
+    InstallShareRequest, MAX_BATCH, MAX_BODY,
+};
+use crate::threshold::voprf::blind_evaluate_batch;
+
+/// A failed request: status and a short message for [`ErrorBody`].
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    message: Cow<'static, str>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    fn unauthorized(message: &'static str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    fn forbidden(message: &'static str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+
+    fn internal(message: &'static str) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            Json(ErrorBody {
+                error: self.message.into_owned(),
+            }),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 section 3: a 401 names the scheme it wants.
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// Builds the response and attaches the audit info for the audit layer.
+fn finish<T: IntoResponse>(info: AuditInfo, result: Result<T, ApiError>) -> Response {
+    let mut response = match result {
+        Ok(ok) => ok.into_response(),
+        Err(err) => err.into_response(),
+    };
+    response.extensions_mut().insert(info);
+    response
+}
+
+/// The router of every endpoint, with the body limit and audit layer.
+pub fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/v1/keys/{keyset_id}", get(key_info))
+        .route("/v1/keys/{keyset_id}/evaluate", post(evaluate))
+        .route("/v1/admin/keys/{keyset_id}", put(install_share))
+        .route("/v1/admin/clients", post(create_client).get(list_clients))
+        .route("/v1/admin/clients/{name}", delete(revoke_client))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            audit_layer,
+        ))
+        .with_state(state)
+}
+
+/// Writes one audit line per request and counts it. When the handler marked
+/// its request as requiring an audit trail (evaluate), a successful answer
+/// is replaced by a 500 if the line cannot be written (DESIGN.md section 4),
+/// so no oracle answer leaves the server unrecorded.
+async fn audit_layer(Shared(state): Shared<Arc<State>>, request: Request, next: Next) -> Response {
+    let method = request.method().as_str().to_owned();
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.to_string());
+    let mut response = next.run(request).await;
+    let info = response
+        .extensions_mut()
+        .remove::<AuditInfo>()
+        .unwrap_or_else(|| AuditInfo::new("unmatched"));
+    let status = response.status();
+    let line = AuditRecord {
+        time: audit::now_rfc3339(),
+        client: info.actor.label(),
+        peer,
+        method: &method,
+        endpoint: info.endpoint,
+        keyset: info.keyset.as_deref(),
+        elements: info.elements,
+        status: status.as_u16(),
+        outcome: outcome(status),
+    }
+    .to_line();
+    let path = state.audit_path();
+    let echo = state.log_stderr();
+    let sync = info.required;
+    let written = tokio::task::spawn_blocking(move || audit::append_line(&path, &line, sync, echo))
+        .await
+        .map_err(|_| std::io::Error::other("audit task failed"))
+        .and_then(|r| r);
+    if let Err(err) = written {
+        eprintln!(
+            "shardlock server: cannot write the audit log ({}): {err}",
+            state.audit_path().display()
+        );
+        if info.required && status.is_success() {
+            response = ApiError::internal("the request could not be audited").into_response();
+        }
+    }
+    state
+        .metrics
+        .record_request(info.endpoint, outcome(response.status()));
+    response
+}
+
+/// Checks that the audit log can be opened before an admin change, so a
+/// change is not made when its audit line cannot be written.
+async fn audit_preflight(state: &Arc<State>) -> Result<(), ApiError> {
+    let path = state.audit_path();
+    tokio::task::spawn_blocking(move || super::persist::open_append_private(&path).map(drop))
+        .await
+        .map_err(|_| ApiError::internal("the request could not be audited"))?
+        .map_err(|_| ApiError::internal("the request could not be audited"))
+}
+
+/// Resolves the bearer token and records who it is in `info`.
+fn authenticate(
+    state: &State,
+    headers: &HeaderMap,
+    info: &mut AuditInfo,
+) -> Result<Principal, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let token =
+        bearer_token(value).ok_or(ApiError::unauthorized("missing or malformed bearer token"))?;
+    match state.authenticate(token) {
+        None => Err(ApiError::unauthorized("invalid token")),
+        Some(Principal::Revoked(name)) => {
+            info.actor = Actor::Client(name);
+            Err(ApiError::unauthorized("token revoked"))
+        }
+        Some(principal) => {
+            info.actor = match &principal {
+                Principal::Admin => Actor::Admin,
+                Principal::Client { name, .. } | Principal::Revoked(name) => {
+                    Actor::Client(name.clone())
+                }
+            };
+            Ok(principal)
+        }
+    }
+}
+
+fn require_admin(state: &State, headers: &HeaderMap, info: &mut AuditInfo) -> Result<(), ApiError> {
+    match authenticate(state, headers, info)? {
+        Principal::Admin => Ok(()),
+        _ => Err(ApiError::forbidden("the admin credential is required")),
+    }
+}
+
+/// The path parameter, or "" when it cannot be extracted (e.g. invalid
+/// percent-encoding), which the callers' validation then rejects with a
+/// JSON error like any other malformed value.
+fn segment(path: Result<Path<String>, PathRejection>) -> String {
+    path.map(|Path(value)| value).unwrap_or_default()
+}
+
+fn keyset_from_path(raw: &str, info: &mut AuditInfo) -> Result<String, ApiError> {
+    let id = normalize_keyset_id(raw).ok_or(ApiError::bad_request(
+        "malformed keyset id (expected 64 hex digits)",
+    ))?;
+    info.keyset = Some(id.clone());
+    Ok(id)
+}
+
+/// The request body, or the right error for one over the limit.
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+        } else {
+            ApiError::bad_request("unreadable request body")
+        }
+    })
+}
+
+fn parse_json<T: DeserializeOwned>(body: &[u8], what: &'static str) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|_| ApiError::bad_request(what))
+}
+
+async fn health() -> Response {
+    finish(
+        AuditInfo::new("health"),
+        Ok::<_, ApiError>(Json(Health {
+            status: "ok".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        })),
+    )
+}
+
+async fn metrics(Shared(state): Shared<Arc<State>>) -> Response {
+    finish(
+        AuditInfo::new("metrics"),
+        Ok::<_, ApiError>((
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            )],
+            state.metrics.render(),
+        )),
+    )
+}
+
+async fn not_found() -> Response {
+    finish(
+        AuditInfo::new("not_found"),
+        Err::<(), _>(ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")),
+    )
+}
+
+async fn method_not_allowed() -> Response {
+    finish(
+        AuditInfo::new("method_not_allowed"),
+        Err::<(), _>(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed on this endpoint",
+        )),
+    )
+}
+
+async fn key_info(
+    Shared(state): Shared<Arc<State>>,
+    keyset_id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let mut info = AuditInfo::new("key_info");
+    let result = (|| {
+        let id = keyset_from_path(&segment(keyset_id), &mut info)?;
+        match authenticate(&state, &headers, &mut info)? {
+            Principal::Admin => {}
+            Principal::Client { keysets, .. } if keysets.contains(&id) => {}
+            _ => return Err(ApiError::forbidden("token not granted for this keyset")),
+        }
+        let key = state
+            .key(&id)
+            .ok_or(ApiError::new(StatusCode::NOT_FOUND, "keyset not installed"))?;
+        Ok(Json(key.info()))
+    })();
+    finish(info, result)
+}
+
+async fn evaluate(
+    Shared(state): Shared<Arc<State>>,
+    keyset_id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut info = AuditInfo::new("evaluate");
+    info.required = true;
+    let result = evaluate_inner(&state, &segment(keyset_id), &headers, body, &mut info).await;
+    finish(info, result)
+}
+
+async fn evaluate_inner(
+    state: &Arc<State>,
+    keyset_id: &str,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    info: &mut AuditInfo,
+) -> Result<Json<EvaluateResponse>, ApiError> {
+    let id = keyset_from_path(keyset_id, info)?;
+    let name = match authenticate(state, headers, info)? {
+        Principal::Client { name, keysets } if keysets.contains(&id) => name,
+        Principal::Client { .. } | Principal::Revoked(_) => {
+            return Err(ApiError::forbidden("token not granted for this keyset"))
+        }
+        // The admin credential manages the server; it is not an oracle
+        // credential, so a leaked admin token cannot decrypt by itself.
+        Principal::Admin => {
+            return Err(ApiError::forbidden(
+                "the admin credential cannot evaluate; use a client token",
+            ))
+        }
+    };
+    if !state.limiter.allow(&name) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate limit exceeded; retry later",
+        ));
+    }
+    let body = body_bytes(body)?;
+    let request: EvaluateRequest =
+        parse_json(&body, "request body is not a valid evaluate request")?;
+    let count = request.blinded.len();
+    info.elements = Some(count);
+    if count == 0 || count > MAX_BATCH {
+        return Err(ApiError::bad_request(format!(
+            "a batch holds 1 to {MAX_BATCH} elements"
+        )));
+    }
+    // DESIGN.md section 1: canonical decoding, identity rejected.
+    let blinded = request
+        .blinded
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            unb64_element(text).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "blinded element {i} is not a canonical non-identity ristretto255 element"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let key = state
+        .key(&id)
+        .ok_or(ApiError::new(StatusCode::NOT_FOUND, "keyset not installed"))?;
+
+    // Scalar multiplications and the proof take milliseconds per batch:
+    // off the async workers so slow batches do not stall other requests.
+    let started = Instant::now();
+    let computed = tokio::task::spawn_blocking(move || {
+        let share = key.share();
+        let public_share = key
+            .keyset()
+            .public_share(share.id())
+            .copied()
+            .unwrap_or_else(|| share.public_share());
+        blind_evaluate_batch(share.value(), &public_share, &blinded, &mut OsRng)
+    })
+    .await
+    .map_err(|_| ApiError::internal("evaluation failed"))?
+    .map_err(|_| ApiError::internal("evaluation failed"))?;
+    state.metrics.record_evaluation(count, started.elapsed());
+    let (evaluated, proof) = computed;
+    Ok(Json(EvaluateResponse {
+        evaluated: evaluated.iter().map(b64_element).collect(),
+        proof: b64(&proof.to_bytes()),
+    }))
+}
+
+async fn install_share(
+    Shared(state): Shared<Arc<State>>,
+    keyset_id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut info = AuditInfo::new("install_share");
+    let result = install_inner(&state, &segment(keyset_id), &headers, body, &mut info).await;
+    finish(info, result)
+}
+
+async fn install_inner(
+    state: &Arc<State>,
+    keyset_id: &str,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    info: &mut AuditInfo,
+) -> Result<Response, ApiError> {
+    let id = keyset_from_path(keyset_id, info)?;
+    require_admin(state, headers, info)?;
+    let body = body_bytes(body)?;
+    // The body holds a secret share: parse from a copy we can wipe, and wipe
+    // the original buffer too when we own it outright.
+    let mut raw = zeroize::Zeroizing::new(body.to_vec());
+    if let Ok(mut owned) = body.try_into_mut() {
+        owned.as_mut().zeroize();
+    }
+    let mut request: InstallShareRequest =
+        parse_json(&raw, "request body is not a valid install-share request")?;
+    raw.zeroize();
+    let validated = validate_install(&id, &request);
+    request.share.zeroize();
+    let key = validated.map_err(|e| ApiError::bad_request(e.to_string()))?;
+    audit_preflight(state).await?;
+    let state = Arc::clone(state);
+    let installed = tokio::task::spawn_blocking(move || state.install(key))
+        .await
+        .map_err(|_| ApiError::internal("cannot store the share"))?;
+    match installed {
+        Ok((new, key)) => {
+            let status = if new {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((status, Json(key.info())).into_response())
+        }
+        Err(InstallOutcome::Rejected(InstallError::Conflict)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            InstallError::Conflict.to_string(),
+        )),
+        Err(InstallOutcome::Rejected(e)) => Err(ApiError::bad_request(e.to_string())),
+        Err(InstallOutcome::Storage(e)) => {
+            eprintln!("shardlock server: {e}");
+            Err(ApiError::internal("cannot store the share"))
+        }
+    }
+}
+
+fn client_info(record: &ClientRecord) -> ClientInfo {
+    ClientInfo {
+        name: record.name.clone(),
+        keysets: record.keysets.clone(),
+        revoked: record.revoked,
+    }
+}
+
+fn client_error(err: ClientChangeError) -> ApiError {
+    match err {
+        ClientChangeError::Rejected(e) => {
+            let status = match e {
+                ClientError::InvalidName | ClientError::NoKeysets => StatusCode::BAD_REQUEST,
+                ClientError::Exists => StatusCode::CONFLICT,
+                ClientError::UnknownKeyset(_) | ClientError::NotFound => StatusCode::NOT_FOUND,
+            };
+            ApiError::new(status, e.to_string())
+        }
+        ClientChangeError::Storage(e) => {
+            eprintln!("shardlock server: {e}");
+            ApiError::internal("cannot store the client list")
+        }
+    }
+}
+
+async fn create_client(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut info = AuditInfo::new("create_client");
+    let result = async {
+        require_admin(&state, &headers, &mut info)?;
+        let body = body_bytes(body)?;
+        let request: CreateClientRequest =
+            parse_json(&body, "request body is not a valid create-client request")?;
+        audit_preflight(&state).await?;
+        let token = generate_token();
+        let hash = hash_token(token.expose());
+        let name = request.name.clone();
+        let shared = Arc::clone(&state);
+        tokio::task::spawn_blocking(move || {
+            shared.add_client(&request.name, hash, &request.keysets)
+        })
+        .await
+        .map_err(|_| ApiError::internal("cannot store the client list"))?
+        .map_err(client_error)?;
+        Ok((
+            StatusCode::CREATED,
+            Json(CreateClientResponse {
+                name,
+                token: token.expose().to_string(),
+            }),
+        ))
+    }
+    .await;
+    finish(info, result)
+}
+
+async fn list_clients(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Response {
+    let mut info = AuditInfo::new("list_clients");
+    let result = require_admin(&state, &headers, &mut info).map(|()| {
+        Json(ClientList {
+            clients: state.clients().iter().map(client_info).collect(),
+        })
+    });
+    finish(info, result)
+}
+
+async fn revoke_client(
+    Shared(state): Shared<Arc<State>>,
+    name: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let name = segment(name);
+    let mut info = AuditInfo::new("revoke_client");
+    let result = async {
+        require_admin(&state, &headers, &mut info)?;
+        if !valid_client_name(&name) {
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "no such client"));
+        }
+        audit_preflight(&state).await?;
+        let shared = Arc::clone(&state);
+        let target = name.clone();
+        tokio::task::spawn_blocking(move || shared.revoke_client(&target))
+            .await
+            .map_err(|_| ApiError::internal("cannot store the client list"))?
+            .map_err(client_error)?;
+        let record = state
+            .clients()
+            .into_iter()
+            .find(|c| c.name == name)
+            .ok_or(ApiError::new(StatusCode::NOT_FOUND, "no such client"))?;
+        Ok(Json(client_info(&record)))
+    }
+    .await;
+    finish(info, result)
+}
