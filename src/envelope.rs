@@ -12,13 +12,10 @@ use rand::{CryptoRng, RngCore};
 
 use crate::format::metadata::FileMetadata;
 use crate::format::{header_len, FormatError, Header, Stanza, ThresholdStanza, PREAMBLE_LEN};
+use crate::pipeline::{self, PipelineError};
 use crate::secret::DataKey;
-use crate::stream::{DecryptReader, EncryptWriter, StreamError};
+use crate::stream::StreamError;
 use crate::threshold::kem::{encapsulate, PublicKeyset};
-
-/// Copy buffer size: large enough to amortise syscalls, small enough to
-/// stay in cache next to the 16 KiB chunk buffer.
-const COPY_BUFFER: usize = 256 * 1024;
 
 /// Why encrypting or decrypting a file failed. Reading and writing errors
 /// are kept apart so the CLI can say which side (e.g. a full disk) failed.
@@ -49,18 +46,20 @@ pub enum EnvelopeError {
     NoStanzaForKeyset(String),
 }
 
-/// Encrypts `input` for `keyset` into `output`: a fresh data key, its
-/// threshold wrap, optional sealed metadata, then the body. Returns the
-/// output writer and the number of plaintext bytes. No server is involved.
+/// Encrypts `input` for `keyset` into `output` with `threads` workers: a
+/// fresh data key, its threshold wrap, optional sealed metadata, then the
+/// body. Returns the output writer and the number of plaintext bytes. No
+/// server is involved.
 ///
 /// When `metadata` is given, its `size` must match what `input` yields;
 /// a mismatch (the file changed underneath) is an error, not a silently
 /// inconsistent archive.
-pub fn encrypt<R: Read, W: Write, G: RngCore + CryptoRng>(
-    mut input: R,
+pub fn encrypt<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
+    input: R,
     mut output: W,
     keyset: &PublicKeyset,
     metadata: Option<&FileMetadata>,
+    threads: usize,
     rng: &mut G,
 ) -> Result<(W, u64), EnvelopeError> {
     let dek = DataKey::random(rng);
@@ -69,20 +68,7 @@ pub fn encrypt<R: Read, W: Write, G: RngCore + CryptoRng>(
     output
         .write_all(&header_bytes)
         .map_err(EnvelopeError::Write)?;
-    let mut writer = EncryptWriter::<_>::new(output, dek.expose(), &header_bytes, rng)
-        .map_err(EnvelopeError::Write)?;
-    let mut buf = vec![0u8; COPY_BUFFER];
-    let mut total = 0u64;
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(EnvelopeError::Read(e)),
-        };
-        writer.write_all(&buf[..n]).map_err(EnvelopeError::Write)?;
-        total += n as u64;
-    }
+    let total = pipeline::encrypt(input, &mut output, &dek, &header_bytes, threads, rng)?;
     if let Some(meta) = metadata {
         if meta.size != total {
             return Err(EnvelopeError::SourceChanged {
@@ -91,7 +77,7 @@ pub fn encrypt<R: Read, W: Write, G: RngCore + CryptoRng>(
             });
         }
     }
-    let output = writer.finish().map_err(EnvelopeError::Write)?;
+    output.flush().map_err(EnvelopeError::Write)?;
     Ok((output, total))
 }
 
@@ -109,6 +95,19 @@ pub fn build_header<G: RngCore + CryptoRng>(
         stanzas.push(Stanza::Metadata(meta.seal(dek)?));
     }
     Ok(Header { stanzas })
+}
+
+/// The exact length of the file [`encrypt`] writes for `plaintext_len`
+/// bytes with this metadata: lets `--skip-unchanged` compare an existing
+/// output against its source without decrypting anything.
+pub fn sealed_len(metadata: Option<&FileMetadata>, plaintext_len: u64) -> u64 {
+    use crate::format::{metadata::MIN_SEALED_LEN, THRESHOLD_STANZA_LEN};
+    let stanza_header = 3; // type (u8) + body length (u16)
+    let mut header = PREAMBLE_LEN + stanza_header + THRESHOLD_STANZA_LEN;
+    if let Some(meta) = metadata {
+        header += stanza_header + MIN_SEALED_LEN + meta.path.len();
+    }
+    header as u64 + crate::stream::encrypted_len(plaintext_len)
 }
 
 /// A parsed header together with its exact bytes (the body's context).
@@ -167,41 +166,29 @@ fn read_exact_or_truncated<R: Read>(input: &mut R, buf: &mut [u8]) -> Result<(),
     })
 }
 
-/// Decrypts the body that follows `header` in `input` into `output`;
-/// returns the plaintext length. Plaintext is written chunk by chunk as it
-/// authenticates: callers that must not leave partial output behind write
-/// to a temporary file and keep it only when this returns `Ok`.
-pub fn decrypt_body<R: Read, W: Write>(
+/// Decrypts the body that follows `header` in `input` into `output` with
+/// `threads` workers; returns the plaintext length. Plaintext is written as
+/// it authenticates: callers that must not leave partial output behind
+/// write to a temporary file and keep it only when this returns `Ok`.
+pub fn decrypt_body<R: Read + Send, W: Write>(
     header: &SealedHeader,
     dek: &DataKey,
     input: R,
     output: &mut W,
+    threads: usize,
 ) -> Result<u64, EnvelopeError> {
-    let mut reader =
-        DecryptReader::<_>::new(input, dek.expose(), &header.bytes).map_err(split_read_error)?;
-    let mut buf = vec![0u8; COPY_BUFFER];
-    let mut total = 0u64;
-    loop {
-        let n = reader.read(&mut buf).map_err(split_read_error)?;
-        if n == 0 {
-            break;
-        }
-        output.write_all(&buf[..n]).map_err(EnvelopeError::Write)?;
-        total += n as u64;
-    }
+    let total = pipeline::decrypt(input, &mut *output, dek, &header.bytes, threads)?;
     output.flush().map_err(EnvelopeError::Write)?;
     Ok(total)
 }
 
-/// The stream reports authentication failures inside `io::Error`; pull
-/// them back out so they are not mistaken for I/O trouble.
-fn split_read_error(e: io::Error) -> EnvelopeError {
-    match e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<StreamError>())
-    {
-        Some(stream) => EnvelopeError::Stream(*stream),
-        None => EnvelopeError::Read(e),
+impl From<PipelineError> for EnvelopeError {
+    fn from(e: PipelineError) -> Self {
+        match e {
+            PipelineError::Read(e) => EnvelopeError::Read(e),
+            PipelineError::Write(e) => EnvelopeError::Write(e),
+            PipelineError::Stream(e) => EnvelopeError::Stream(e),
+        }
     }
 }
 
@@ -234,7 +221,7 @@ mod tests {
         let (dek, _) = decapsulate(keyset, service, stanza, &mut OsRng).expect("decapsulate");
         let meta = header.metadata(&dek)?;
         let mut out = Vec::new();
-        decrypt_body(&header, &dek, input, &mut out)?;
+        decrypt_body(&header, &dek, input, &mut out, 2)?;
         Ok((out, meta))
     }
 
@@ -248,8 +235,9 @@ mod tests {
             for with_meta in [true, false] {
                 let m = with_meta.then_some(&meta);
                 let (file, n) =
-                    encrypt(data.as_slice(), Vec::new(), &keyset, m, &mut OsRng).unwrap();
+                    encrypt(data.as_slice(), Vec::new(), &keyset, m, 2, &mut OsRng).unwrap();
                 assert_eq!(n, len as u64);
+                assert_eq!(file.len() as u64, sealed_len(m, len as u64));
                 let (plain, got_meta) = open(&file, &keyset, &service).unwrap();
                 assert_eq!(plain, data);
                 assert_eq!(got_meta.as_ref(), m);
@@ -263,7 +251,7 @@ mod tests {
         // stanza must still make decryption fail.
         let (keyset, shares) = deal(1, &[1], &mut OsRng).unwrap();
         let service = LocalKeyService::new(shares);
-        let (file, _) = encrypt(&b"secret"[..], Vec::new(), &keyset, None, &mut OsRng).unwrap();
+        let (file, _) = encrypt(&b"secret"[..], Vec::new(), &keyset, None, 1, &mut OsRng).unwrap();
         let mut input = file.as_slice();
         let mut header = read_header(&mut input).unwrap();
         let body = input.to_vec();
@@ -304,7 +292,8 @@ mod tests {
     fn truncated_and_foreign_files_are_rejected_with_format_errors() {
         let (keyset, shares) = deal(1, &[1], &mut OsRng).unwrap();
         let service = LocalKeyService::new(shares);
-        let (file, _) = encrypt(&[7u8; 40_000][..], Vec::new(), &keyset, None, &mut OsRng).unwrap();
+        let (file, _) =
+            encrypt(&[7u8; 40_000][..], Vec::new(), &keyset, None, 1, &mut OsRng).unwrap();
         assert!(matches!(
             open(&file[..5], &keyset, &service),
             Err(EnvelopeError::Format(FormatError::Truncated))
@@ -335,7 +324,7 @@ mod tests {
             }
         }
         let (keyset, _) = deal(1, &[1], &mut OsRng).unwrap();
-        let err = encrypt(&b"data"[..], Full, &keyset, None, &mut OsRng).unwrap_err();
+        let err = encrypt(&b"data"[..], Full, &keyset, None, 1, &mut OsRng).unwrap_err();
         assert!(matches!(err, EnvelopeError::Write(_)), "{err:?}");
         assert!(err.to_string().contains("no space left"));
     }

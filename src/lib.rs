@@ -12,6 +12,7 @@ pub mod cli;
 pub mod client;
 pub mod envelope;
 pub mod format;
+pub mod pipeline;
 pub mod protocol;
 pub mod secret;
 pub mod server;

@@ -33,9 +33,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub allow_http: bool,
 
-    /// Print nothing but errors
+    /// Print nothing but errors (and no progress bar)
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Worker threads [default: number of cores]
+    #[arg(short = 'j', long = "jobs", global = true, value_name = "N")]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,11 +66,12 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct EncryptArgs {
-    /// File to encrypt; "-" or nothing reads stdin
+    /// File to encrypt; "-" or nothing reads stdin. With -r, a directory
     #[arg(value_name = "INPUT")]
     pub input: Option<PathBuf>,
 
-    /// Where to write the encrypted file; "-" or nothing writes stdout
+    /// Where to write the encrypted file; "-" or nothing writes stdout.
+    /// With -r, the output directory (required)
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<PathBuf>,
 
@@ -74,24 +79,56 @@ pub struct EncryptArgs {
     #[arg(short = 'k', long, value_name = "KEYSET")]
     pub keyset: Option<String>,
 
-    /// Replace OUT if it exists
+    /// Replace outputs that exist
     #[arg(short, long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub tree: TreeArgs,
+
+    /// Skip paths matching this glob, relative to INPUT (repeatable; with -r)
+    #[arg(long, value_name = "GLOB", requires = "recursive")]
+    pub exclude: Vec<String>,
+}
+
+/// Options for whole directory trees.
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    /// INPUT is a directory: process the whole tree, one output file per
+    /// file (suffix .slock when encrypting)
+    #[arg(short, long)]
+    pub recursive: bool,
+
+    /// Only process files whose size or modification time changed since
+    /// their output was written (cron mode; implies replacing changed
+    /// outputs)
+    #[arg(long, requires = "recursive")]
+    pub skip_unchanged: bool,
+
+    /// Print one JSON summary on stdout (files, bytes, skipped, failed, seconds)
+    #[arg(long, requires = "recursive")]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct DecryptArgs {
-    /// File to decrypt; "-" or nothing reads stdin
+    /// File to decrypt; "-" or nothing reads stdin. With -r, a directory of
+    /// .slock files
     #[arg(value_name = "INPUT")]
     pub input: Option<PathBuf>,
 
-    /// Where to write the plaintext; "-" or nothing writes stdout
+    /// Where to write the plaintext; "-" or nothing writes stdout. With -r,
+    /// the destination directory (required); nothing is ever written
+    /// outside it
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<PathBuf>,
 
-    /// Replace OUT if it exists
+    /// Replace outputs that exist
     #[arg(short, long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub tree: TreeArgs,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,9 @@ use crate::format::hex_string;
 use crate::threshold::kem::{decapsulate, Fault, ParticipantFault};
 
 pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
+    if args.tree.recursive {
+        return super::decrypt_tree::run(settings, args);
+    }
     let mut input = open_input(args.input.as_deref())?;
     let header = envelope::read_header(&mut input)?;
     let config = settings.load_config()?;
@@ -28,7 +31,7 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
     // Plaintext goes to a temporary file that only gets its name once the
     // last chunk has authenticated; on any error it is removed.
     let mut output = Output::open(args.output.as_deref(), args.force, false)?;
-    let bytes = envelope::decrypt_body(&header, &dek, input, &mut output.writer())?;
+    let bytes = envelope::decrypt_body(&header, &dek, input, &mut output.writer(), settings.jobs)?;
     let (mode, mtime) = metadata.map(|m| (m.mode, m.mtime)).unwrap_or_default();
     output.finish(mode, mtime)?;
     settings.note(format_args!(

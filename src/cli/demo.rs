@@ -3,8 +3,7 @@
 //! keyset, a folder of sample files encrypted offline, one server stopped,
 //! everything restored with the remaining two, and the bytes compared.
 
-use std::fs::{self, File};
-use std::io::BufReader;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -12,13 +11,10 @@ use anyhow::{bail, Context, Result};
 use rand::rngs::OsRng;
 use rand::RngCore;
 
-use super::args::DemoArgs;
+use super::args::{DecryptArgs, DemoArgs, EncryptArgs, TreeArgs};
 use super::dev_cluster::{DevCluster, KEYSET_NAME};
 use super::Settings;
 use crate::client::config::Config;
-use crate::client::http::{HttpKeyService, HttpOptions};
-use crate::envelope;
-use crate::threshold::kem::decapsulate_batch;
 
 pub fn run(settings: &Settings, args: &DemoArgs) -> Result<()> {
     let started = Instant::now();
@@ -57,80 +53,55 @@ fn demo(settings: &Settings, root: &Path) -> Result<()> {
     let data = root.join("data");
     let files = write_sample_tree(&data)?;
     let total: u64 = files.iter().map(|(_, len)| len).sum();
+    // The real folder commands, quietly, against the cluster's config.
+    let quiet = Settings {
+        config: Some(cluster.config_path()),
+        quiet: true,
+        ..settings.clone()
+    };
     let encrypted = root.join("encrypted");
-    let mut sealed = Vec::new();
-    for (rel, _) in &files {
-        let out = encrypted.join(format!("{}.slock", rel.display()));
-        if let Some(parent) = out.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        let meta = super::encrypt::metadata_from(
-            super::encrypt::os_bytes(rel.as_os_str()),
-            &fs::metadata(data.join(rel))?,
-        );
-        let input = BufReader::new(File::open(data.join(rel))?);
-        envelope::encrypt(
-            input,
-            File::create(&out)?,
-            &keyset.public,
-            Some(&meta),
-            &mut OsRng,
-        )?;
-        sealed.push(out);
-    }
+    let tree = || TreeArgs {
+        recursive: true,
+        skip_unchanged: false,
+        json: false,
+    };
+    super::encrypt_tree::run(
+        &quiet,
+        &EncryptArgs {
+            input: Some(data.clone()),
+            output: Some(encrypted.clone()),
+            keyset: None,
+            force: false,
+            tree: tree(),
+            exclude: Vec::new(),
+        },
+        &keyset.public,
+    )?;
     println!(
-        "3. encrypted {} files ({} bytes) offline: no server was asked",
+        "3. encrypted a folder of {} files ({} bytes) offline into {}: no server was asked",
         files.len(),
-        total
+        total,
+        encrypted.strip_prefix(root).unwrap_or(&encrypted).display()
     );
 
     cluster.stop_node(1);
     println!("4. stopped server 1 of 3");
 
-    let service = HttpKeyService::new(
-        keyset.endpoints.clone(),
-        HttpOptions {
-            allow_http: settings.allow_http,
-            ..HttpOptions::default()
+    let restored = root.join("restored");
+    let started = Instant::now();
+    super::decrypt_tree::run(
+        &quiet,
+        &DecryptArgs {
+            input: Some(encrypted.clone()),
+            output: Some(restored.clone()),
+            force: false,
+            tree: tree(),
         },
     )?;
-    let headers = sealed
-        .iter()
-        .map(|path| {
-            let mut file = File::open(path)?;
-            Ok(envelope::read_header(&mut file)?)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let stanzas = headers
-        .iter()
-        .map(|h| {
-            h.stanza_for(keyset.public.id())
-                .context("missing key stanza")
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let unwrap_started = Instant::now();
-    let keys = decapsulate_batch(&keyset.public, &service, &stanzas, &mut OsRng)?;
-    let unwrap_ms = unwrap_started.elapsed().as_secs_f64() * 1e3;
-
-    let restored = root.join("restored");
-    for ((path, header), key) in sealed.iter().zip(&headers).zip(keys.keys) {
-        let dek = key?;
-        let meta = header
-            .metadata(&dek)?
-            .context("sample files carry metadata")?;
-        let rel = meta.relative_path()?;
-        let out = restored.join(&rel);
-        if let Some(parent) = out.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        let mut input = File::open(path)?;
-        envelope::read_header(&mut input)?;
-        let mut output = File::create(&out)?;
-        envelope::decrypt_body(header, &dek, input, &mut output)?;
-    }
     println!(
-        "5. restored every file with the 2 remaining servers ({} file keys unwrapped in one batch, {unwrap_ms:.0} ms)",
-        headers.len()
+        "5. restored the folder with the 2 remaining servers ({} file keys unwrapped in one batch, {:.0} ms in all)",
+        files.len(),
+        started.elapsed().as_secs_f64() * 1e3
     );
 
     for (rel, _) in &files {

@@ -21,6 +21,9 @@ pub fn run(settings: &Settings, args: &EncryptArgs) -> Result<()> {
         .with_context(|| format!("keyset {name:?} is not in the config"))?
         .public()
         .clone();
+    if args.tree.recursive {
+        return super::encrypt_tree::run(settings, args, &keyset);
+    }
 
     let input_path = args
         .input
@@ -29,11 +32,15 @@ pub fn run(settings: &Settings, args: &EncryptArgs) -> Result<()> {
     let metadata = input_path.map(file_metadata).transpose()?;
     let input = open_input(args.input.as_deref())?;
     let mut output = Output::open(args.output.as_deref(), args.force, true)?;
+    let threads = metadata.as_ref().map_or(settings.jobs, |m| {
+        super::tree::threads_for(settings, m.size)
+    });
     let (_, bytes) = envelope::encrypt(
         input,
         output.writer(),
         &keyset,
         metadata.as_ref(),
+        threads,
         &mut OsRng,
     )?;
     output.finish(None, None)?;

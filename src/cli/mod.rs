@@ -8,14 +8,17 @@
 
 pub mod args;
 mod decrypt;
+mod decrypt_tree;
 mod demo;
 mod dev_cluster;
 mod encrypt;
+mod encrypt_tree;
 mod inspect;
 mod keyset;
 mod output;
 mod server;
 mod status;
+mod tree;
 
 use std::fmt;
 use std::io::Write;
@@ -62,6 +65,8 @@ pub struct Settings {
     pub allow_http: bool,
     /// `--quiet`.
     pub quiet: bool,
+    /// `--jobs`, or the number of cores.
+    pub jobs: usize,
 }
 
 impl Settings {
@@ -70,6 +75,10 @@ impl Settings {
             config: global.config.clone(),
             allow_http: global.allow_http,
             quiet: global.quiet,
+            jobs: global
+                .jobs
+                .filter(|&j| j > 0)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         }
     }
 

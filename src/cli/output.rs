@@ -22,13 +22,13 @@ pub fn is_std_stream(path: Option<&Path>) -> bool {
 
 /// Opens the input: a file, or stdin when none (or `-`) is given. Refuses
 /// to wait on an interactive terminal for data that will never come.
-pub fn open_input(path: Option<&Path>) -> Result<Box<dyn Read>> {
+pub fn open_input(path: Option<&Path>) -> Result<Box<dyn Read + Send>> {
     if is_std_stream(path) {
         let stdin = io::stdin();
         if stdin.is_terminal() {
             return Err(UsageError::new("no input: give a file, or pipe data into stdin").into());
         }
-        return Ok(Box::new(stdin.lock()));
+        return Ok(Box::new(stdin));
     }
     let path = path.unwrap_or(Path::new("-"));
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;

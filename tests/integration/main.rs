@@ -1,5 +1,6 @@
 //! One integration test binary (as ripgrep does): whole-binary and
 //! network behaviour, each area in its own module.
 
+mod cli;
 mod network;
 mod support;

@@ -1,0 +1,315 @@
+//! `shardlock decrypt -r ENC -o DEST`: restore a tree of `.slock` files.
+//! The walker reads headers and unwraps data keys in batches of up to
+//! 1024 files (one evaluate request per server per batch), while `-j`
+//! workers decrypt the previous batch. Paths, modes and mtimes come from
+//! the sealed metadata; a path that would land outside DEST is refused.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
+use std::sync::Mutex;
+
+use anyhow::{anyhow, bail, Context, Result};
+use rand::rngs::OsRng;
+
+use super::args::DecryptArgs;
+use super::decrypt::report_faults;
+use super::encrypt_tree::SUFFIX;
+use super::output::{AtomicFile, TEMP_MARKER};
+use super::tree::{create_dirs_inside, mtime_of, remove_stale_temp_files, threads_for, Run};
+use super::{Settings, UsageError};
+use crate::client::config::{Config, ResolvedKeyset};
+use crate::client::http::HttpKeyService;
+use crate::envelope::{self, SealedHeader};
+use crate::format::hex_string;
+use crate::secret::DataKey;
+use crate::stream;
+use crate::threshold::kem::{decapsulate_batch, KemError, MAX_BATCH};
+
+/// A file whose header has been read, waiting for its data key.
+struct Pending {
+    path: PathBuf,
+    /// Path in the encrypted tree, without the suffix: where the file goes
+    /// if it carries no metadata.
+    tree_rel: PathBuf,
+    header: SealedHeader,
+    plaintext_len: u64,
+}
+
+/// A file ready to decrypt.
+struct Job {
+    pending: Pending,
+    dek: DataKey,
+}
+
+pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
+    let (enc, dest) = match (&args.input, &args.output) {
+        (Some(enc), Some(dest)) if enc.as_os_str() != "-" && dest.as_os_str() != "-" => (enc, dest),
+        _ => bail!(UsageError::new(
+            "decrypt -r needs an encrypted directory and -o DEST_DIR"
+        )),
+    };
+    if !enc.is_dir() {
+        bail!(UsageError::new(format!(
+            "{} is not a directory",
+            enc.display()
+        )));
+    }
+    let config = settings.load_config()?;
+    fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
+    remove_stale_temp_files(dest);
+
+    let json = args.tree.json;
+    let run = Run::start(settings, "decrypt", json);
+    let (tx, rx) = sync_channel::<Job>(2 * MAX_BATCH);
+    let rx = Mutex::new(rx);
+    let mut keysets = Keysets::new(settings, &config);
+    let result = std::thread::scope(|scope| {
+        for _ in 0..settings.jobs {
+            let rx = &rx;
+            let run = &run;
+            scope.spawn(move || loop {
+                let next = match rx.lock() {
+                    Ok(guard) => guard.recv(),
+                    Err(_) => return,
+                };
+                let Ok(job) = next else { return };
+                if run.interrupted() {
+                    continue;
+                }
+                let shown = job.pending.tree_rel.display().to_string();
+                match decrypt_one(settings, args, dest, &job) {
+                    Ok(bytes) => run.done(bytes),
+                    Err(e) => run.fail(&shown, &e),
+                }
+            });
+        }
+        let walked = walk_and_unwrap(settings, args, enc, dest, &run, &mut keysets, |job| {
+            tx.send(job).is_ok()
+        });
+        drop(tx);
+        walked
+    });
+    if let Err(fatal) = result {
+        // Too few servers: every remaining file would fail the same way.
+        let _ = run.finish(settings, json);
+        return Err(fatal);
+    }
+    run.finish(settings, json)
+}
+
+/// Keysets and their HTTPS services, resolved once per keyset id.
+struct Keysets<'a> {
+    settings: &'a Settings,
+    config: &'a Config,
+    resolved: BTreeMap<[u8; 32], (ResolvedKeyset, HttpKeyService)>,
+}
+
+impl<'a> Keysets<'a> {
+    fn new(settings: &'a Settings, config: &'a Config) -> Self {
+        Self {
+            settings,
+            config,
+            resolved: BTreeMap::new(),
+        }
+    }
+
+    /// The configured keyset id that can open `header`.
+    fn id_for(&mut self, header: &SealedHeader) -> Result<[u8; 32]> {
+        for id in header.keyset_ids() {
+            if self.resolved.contains_key(&id) {
+                return Ok(id);
+            }
+        }
+        let keyset = super::decrypt::keyset_for(self.config, header)?;
+        let service = self.settings.key_service(&keyset)?;
+        let id = *keyset.public.id();
+        self.resolved.insert(id, (keyset, service));
+        Ok(id)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk_and_unwrap(
+    settings: &Settings,
+    args: &DecryptArgs,
+    enc: &Path,
+    dest: &Path,
+    run: &Run,
+    keysets: &mut Keysets<'_>,
+    mut send: impl FnMut(Job) -> bool,
+) -> Result<()> {
+    let mut batch: Vec<Pending> = Vec::new();
+    let entries = walkdir::WalkDir::new(enc)
+        .follow_links(false)
+        .sort_by_file_name();
+    for entry in entries {
+        if run.interrupted() {
+            return Ok(());
+        }
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let shown = e
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                run.fail(&shown, &anyhow::Error::new(e));
+                continue;
+            }
+        };
+        let Ok(rel) = entry.path().strip_prefix(enc).map(Path::to_path_buf) else {
+            continue;
+        };
+        if rel.as_os_str().is_empty() {
+            continue;
+        }
+        let shown = rel.display().to_string();
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            if let Err(e) = create_dirs_inside(dest, &rel) {
+                run.fail(&shown, &e);
+            }
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy();
+        if name.contains(TEMP_MARKER) {
+            continue;
+        }
+        if !kind.is_file() || !name.ends_with(SUFFIX) {
+            run.skip(&shown, "not a .slock file");
+            continue;
+        }
+        let tree_rel = rel.with_file_name(&name[..name.len() - SUFFIX.len()]);
+        match read_pending(entry.path(), tree_rel) {
+            Ok(pending) => {
+                if args.tree.skip_unchanged && is_restored(dest, entry.path(), &pending) {
+                    run.unchanged(pending.plaintext_len);
+                    continue;
+                }
+                batch.push(pending);
+            }
+            Err(e) => run.fail(&shown, &e),
+        }
+        if batch.len() == MAX_BATCH
+            && !unwrap_batch(
+                settings,
+                std::mem::take(&mut batch),
+                run,
+                keysets,
+                &mut send,
+            )?
+        {
+            return Ok(());
+        }
+    }
+    unwrap_batch(settings, batch, run, keysets, &mut send)?;
+    Ok(())
+}
+
+fn read_pending(path: &Path, tree_rel: PathBuf) -> Result<Pending> {
+    let mut file = File::open(path).context("cannot open")?;
+    let header = envelope::read_header(&mut file)?;
+    let len = file.metadata().context("cannot read its size")?.len();
+    let (plaintext_len, _) = stream::plaintext_len(len - header.bytes.len() as u64)?;
+    Ok(Pending {
+        path: path.to_path_buf(),
+        tree_rel,
+        header,
+        plaintext_len,
+    })
+}
+
+/// `--skip-unchanged` for restores: the file at the tree location already
+/// has the plaintext's length and the encrypted file's mtime (which
+/// `encrypt -r` copies from the source, as a restore does).
+fn is_restored(dest: &Path, encrypted: &Path, pending: &Pending) -> bool {
+    let (Ok(restored), Ok(enc)) = (
+        fs::symlink_metadata(dest.join(&pending.tree_rel)),
+        fs::metadata(encrypted),
+    ) else {
+        return false;
+    };
+    restored.is_file()
+        && restored.len() == pending.plaintext_len
+        && mtime_of(&restored) == mtime_of(&enc)
+}
+
+/// Unwraps one batch's data keys and queues the files; false once the
+/// workers are gone. Too few servers is fatal for the whole run.
+fn unwrap_batch(
+    settings: &Settings,
+    batch: Vec<Pending>,
+    run: &Run,
+    keysets: &mut Keysets<'_>,
+    send: &mut impl FnMut(Job) -> bool,
+) -> Result<bool> {
+    let mut groups: BTreeMap<[u8; 32], Vec<Pending>> = BTreeMap::new();
+    for pending in batch {
+        match keysets.id_for(&pending.header) {
+            Ok(id) => groups.entry(id).or_default().push(pending),
+            Err(e) => run.fail(&pending.tree_rel.display().to_string(), &e),
+        }
+    }
+    for (id, files) in groups {
+        let (keyset, service) = keysets
+            .resolved
+            .get(&id)
+            .ok_or_else(|| anyhow!("keyset {} vanished", hex_string(&id)))?;
+        let stanzas = files
+            .iter()
+            .map(|p| {
+                p.header
+                    .stanza_for(&id)
+                    .ok_or_else(|| anyhow!("no key stanza"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let unwrapped = match decapsulate_batch(&keyset.public, service, &stanzas, &mut OsRng) {
+            Ok(d) => d,
+            Err(e @ KemError::NotEnoughServers { .. }) => return Err(e.into()),
+            Err(e) => bail!(e),
+        };
+        report_faults(settings, &unwrapped.faults);
+        for (pending, key) in files.into_iter().zip(unwrapped.keys) {
+            match key {
+                Ok(dek) => {
+                    if !send(Job { pending, dek }) {
+                        return Ok(false);
+                    }
+                }
+                Err(e) => run.fail(&pending.tree_rel.display().to_string(), &e.into()),
+            }
+        }
+    }
+    Ok(true)
+}
+
+fn decrypt_one(
+    settings: &Settings,
+    args: &DecryptArgs,
+    dest_root: &Path,
+    job: &Job,
+) -> Result<u64> {
+    let pending = &job.pending;
+    let metadata = pending.header.metadata(&job.dek)?;
+    let rel = match &metadata {
+        Some(meta) if !meta.path.is_empty() => meta.relative_path()?,
+        _ => pending.tree_rel.clone(),
+    };
+    if let Some(parent) = rel.parent() {
+        create_dirs_inside(dest_root, parent)?;
+    }
+    let dest = dest_root.join(&rel);
+    let mut output = AtomicFile::create(&dest, args.force || args.tree.skip_unchanged)?;
+    let mut input = File::open(&pending.path).context("cannot open")?;
+    input
+        .seek(SeekFrom::Start(pending.header.bytes.len() as u64))
+        .context("cannot read")?;
+    let threads = threads_for(settings, pending.plaintext_len);
+    let bytes = envelope::decrypt_body(&pending.header, &job.dek, input, output.file(), threads)?;
+    let (mode, mtime) = metadata.map(|m| (m.mode, m.mtime)).unwrap_or_default();
+    output.commit(mode, mtime)?;
+    Ok(bytes)
+}

@@ -1,0 +1,254 @@
+//! `shardlock encrypt -r SRC -o OUT`: mirror a tree, one `.slock` file per
+//! source file, in parallel. A walker feeds a bounded queue; `-j` workers
+//! read, encrypt and write; files of 8 MiB or more are also split across
+//! workers by chunk. Empty directories are mirrored; symlinks, sockets and
+//! devices are skipped with a warning each.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
+use std::sync::Mutex;
+
+use anyhow::{bail, Context, Result};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use rand::rngs::OsRng;
+
+use super::args::EncryptArgs;
+use super::encrypt::metadata_from;
+use super::output::AtomicFile;
+use super::tree::{
+    create_dirs_inside, mtime_of, path_bytes, remove_stale_temp_files, threads_for, Run,
+};
+use super::{Settings, UsageError};
+use crate::envelope::{self, sealed_len};
+use crate::format::metadata::FileMetadata;
+use crate::threshold::kem::PublicKeyset;
+
+/// Suffix of encrypted files in a mirrored tree.
+pub const SUFFIX: &str = ".slock";
+
+/// One file to encrypt.
+struct Job {
+    rel: PathBuf,
+    path: PathBuf,
+    metadata: FileMetadata,
+}
+
+pub fn run(settings: &Settings, args: &EncryptArgs, keyset: &PublicKeyset) -> Result<()> {
+    let (src, out) = match (&args.input, &args.output) {
+        (Some(src), Some(out)) if src.as_os_str() != "-" && out.as_os_str() != "-" => (src, out),
+        _ => bail!(UsageError::new(
+            "encrypt -r needs a source directory and -o OUT_DIR"
+        )),
+    };
+    if !src.is_dir() {
+        bail!(UsageError::new(format!(
+            "{} is not a directory",
+            src.display()
+        )));
+    }
+    let excludes = build_excludes(&args.exclude)?;
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let src_canon = src
+        .canonicalize()
+        .with_context(|| format!("cannot read {}", src.display()))?;
+    let out_canon = out
+        .canonicalize()
+        .with_context(|| format!("cannot read {}", out.display()))?;
+    if src_canon == out_canon {
+        bail!(UsageError::new(
+            "the output directory must differ from the source"
+        ));
+    }
+    remove_stale_temp_files(out);
+
+    let json = args.tree.json;
+    let run = Run::start(settings, "encrypt", json);
+    if run.wants_total() {
+        run.set_total_bytes(total_bytes(src, &excludes));
+    }
+    let (tx, rx) = sync_channel::<Job>(4 * settings.jobs);
+    let rx = Mutex::new(rx);
+    std::thread::scope(|scope| {
+        for _ in 0..settings.jobs {
+            let rx = &rx;
+            let run = &run;
+            scope.spawn(move || loop {
+                let next = match rx.lock() {
+                    Ok(guard) => guard.recv(),
+                    Err(_) => return,
+                };
+                let Ok(job) = next else { return };
+                if run.interrupted() {
+                    continue;
+                }
+                let rel = job.rel.display().to_string();
+                match encrypt_one(settings, args, keyset, out, &job) {
+                    Ok(Some(bytes)) => run.done(bytes),
+                    Ok(None) => run.unchanged(job.metadata.size),
+                    Err(e) => run.fail(&rel, &e),
+                }
+            });
+        }
+        walk(src, &src_canon, &out_canon, &excludes, out, &run, |job| {
+            tx.send(job).is_ok()
+        });
+        drop(tx);
+    });
+    run.finish(settings, json)
+}
+
+fn build_excludes(patterns: &[String]) -> Result<GlobSet> {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = Glob::new(pattern)
+            .map_err(|e| UsageError::new(format!("--exclude {pattern:?}: {e}")))?;
+        builder.add(glob);
+    }
+    Ok(builder
+        .build()
+        .map_err(|e| UsageError::new(format!("--exclude: {e}")))?)
+}
+
+/// Matches a relative path or, so `--exclude '*.log'` works at any depth,
+/// its file name.
+fn excluded(excludes: &GlobSet, rel: &Path) -> bool {
+    excludes.is_match(rel) || rel.file_name().is_some_and(|name| excludes.is_match(name))
+}
+
+fn total_bytes(src: &Path, excludes: &GlobSet) -> u64 {
+    walkdir::WalkDir::new(src)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| {
+            e.path()
+                .strip_prefix(src)
+                .map_or(true, |rel| !excluded(excludes, rel))
+        })
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Walks the source, mirroring directories and handing files to `send`
+/// (which returns false once the workers are gone).
+fn walk(
+    src: &Path,
+    src_canon: &Path,
+    out_canon: &Path,
+    excludes: &GlobSet,
+    out: &Path,
+    run: &Run,
+    mut send: impl FnMut(Job) -> bool,
+) {
+    // The output tree may live inside the source; never encrypt it again.
+    let inner_out = out_canon
+        .strip_prefix(src_canon)
+        .ok()
+        .map(Path::to_path_buf);
+    let entries = walkdir::WalkDir::new(src)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            let rel = e.path().strip_prefix(src).unwrap_or(e.path());
+            rel.as_os_str().is_empty()
+                || (!excluded(excludes, rel) && inner_out.as_deref() != Some(rel))
+        });
+    for entry in entries {
+        if run.interrupted() {
+            return;
+        }
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let rel = e
+                    .path()
+                    .and_then(|p| p.strip_prefix(src).ok())
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| src.display().to_string());
+                run.fail(&rel, &anyhow::Error::new(e));
+                continue;
+            }
+        };
+        let Ok(rel) = entry.path().strip_prefix(src).map(Path::to_path_buf) else {
+            continue;
+        };
+        if rel.as_os_str().is_empty() {
+            continue;
+        }
+        let shown = rel.display().to_string();
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            if let Err(e) = create_dirs_inside(out, &rel) {
+                run.fail(&shown, &e);
+            }
+        } else if kind.is_file() {
+            match entry.metadata() {
+                Ok(meta) => {
+                    let job = Job {
+                        metadata: metadata_from(path_bytes(&rel), &meta),
+                        path: entry.path().to_path_buf(),
+                        rel,
+                    };
+                    if !send(job) {
+                        return;
+                    }
+                }
+                Err(e) => run.fail(&shown, &anyhow::Error::new(e)),
+            }
+        } else if kind.is_symlink() {
+            run.skip(&shown, "symbolic link (not followed)");
+        } else {
+            run.skip(&shown, "not a regular file (socket, device or pipe)");
+        }
+    }
+}
+
+/// Encrypts one file; `Ok(None)` when `--skip-unchanged` found its output
+/// up to date.
+fn encrypt_one(
+    settings: &Settings,
+    args: &EncryptArgs,
+    keyset: &PublicKeyset,
+    out: &Path,
+    job: &Job,
+) -> Result<Option<u64>> {
+    let mut name = job.rel.file_name().unwrap_or_default().to_os_string();
+    name.push(SUFFIX);
+    let dest = out.join(&job.rel).with_file_name(name);
+    if args.tree.skip_unchanged && is_unchanged(&dest, &job.metadata) {
+        return Ok(None);
+    }
+    if let Some(parent) = job.rel.parent() {
+        create_dirs_inside(out, parent)?;
+    }
+    let mut output = AtomicFile::create(&dest, args.force || args.tree.skip_unchanged)?;
+    let input = File::open(&job.path).context("cannot open")?;
+    let threads = threads_for(settings, job.metadata.size);
+    let (_, bytes) = envelope::encrypt(
+        input,
+        output.file(),
+        keyset,
+        Some(&job.metadata),
+        threads,
+        &mut OsRng,
+    )?;
+    // The output carries the source's mtime: with its exact expected
+    // length, that is how --skip-unchanged recognises it later.
+    output.commit(None, job.metadata.mtime)?;
+    Ok(Some(bytes))
+}
+
+/// The output exists with exactly the length this source would produce and
+/// the source's modification time.
+fn is_unchanged(dest: &Path, source: &FileMetadata) -> bool {
+    match fs::metadata(dest) {
+        Ok(meta) => {
+            meta.len() == sealed_len(Some(source), source.size) && mtime_of(&meta) == source.mtime
+        }
+        Err(_) => false,
+    }
+}
