@@ -62,6 +62,16 @@ pub enum Command {
     DevCluster(DevClusterArgs),
     /// Run the whole job once on a throwaway local cluster, then clean up
     Demo(DemoArgs),
+    /// Write shell completions and the man page (for maintainers)
+    #[command(hide = true)]
+    GenerateDocs(GenerateDocsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateDocsArgs {
+    /// Directory to write completions/ and man/ into
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -92,7 +102,7 @@ pub struct EncryptArgs {
 }
 
 /// Options for whole directory trees.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct TreeArgs {
     /// INPUT is a directory: process the whole tree, one output file per
     /// file (suffix .slock when encrypting)

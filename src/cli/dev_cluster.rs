@@ -212,7 +212,7 @@ fn stop(mut node: Node) {
 /// node shuts itself down.
 fn spawn_node(dir: &Path, port: u16) -> Result<Node> {
     let exe = std::env::current_exe().context("cannot find the shardlock executable")?;
-    let log = File::create(dir.join("server.log"))
+    let log = private_file(&dir.join("server.log"))
         .with_context(|| format!("cannot create a log in {}", dir.display()))?;
     let mut child = Command::new(exe)
         .arg("server")
@@ -262,7 +262,9 @@ fn spawn_node(dir: &Path, port: u16) -> Result<Node> {
     })
 }
 
-fn write_private(path: &Path, text: &str) -> Result<()> {
+/// Creates (or truncates) a file only its owner can read: node logs and
+/// admin tokens.
+fn private_file(path: &Path) -> Result<File> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -270,11 +272,14 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options
+    options
         .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    writeln!(file, "{text}").with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    writeln!(private_file(path)?, "{text}")
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 pub fn run(settings: &Settings, args: &DevClusterArgs) -> Result<()> {

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use rand::rngs::OsRng;
+use zeroize::Zeroize;
 
 use super::args::{KeysetCommand, KeysetCreateArgs};
 use super::{Settings, UsageError};
@@ -223,9 +224,11 @@ pub fn deal_and_install(
     let keyset_id = hex_string(public.id());
     let mut installed = Vec::new();
     for ((target, admin), share) in targets.iter().zip(&admins).zip(&shares) {
-        let request = install_share_request(&public, share);
-        admin
-            .install_share(&keyset_id, &request)
+        let mut request = install_share_request(&public, share);
+        let installed_now = admin.install_share(&keyset_id, &request);
+        // The request carries the secret share as text: wipe it either way.
+        request.share.zeroize();
+        installed_now
             .with_context(|| incomplete(&target.url, &installed, "installing its share failed"))?;
         verify_installed(admin, &keyset_id, &public, share.id()).with_context(|| {
             incomplete(

@@ -13,6 +13,7 @@ mod demo;
 mod dev_cluster;
 mod encrypt;
 mod encrypt_tree;
+pub mod generate_docs;
 mod inspect;
 mod keyset;
 mod output;
@@ -130,6 +131,7 @@ pub fn main() -> i32 {
         Command::Server(c) => server::run(&c),
         Command::DevCluster(a) => dev_cluster::run(&settings, &a),
         Command::Demo(a) => demo::run(&settings, &a),
+        Command::GenerateDocs(a) => generate_docs::run(&a),
     };
     match result {
         Ok(()) => 0,

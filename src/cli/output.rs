@@ -199,6 +199,9 @@ pub enum Output {
     Stdout(io::Stdout),
     /// A file written atomically.
     File(AtomicFile),
+    /// An existing device or pipe (e.g. /dev/null), written directly:
+    /// there is nothing to rename and nothing to replace.
+    Device(File),
 }
 
 impl Output {
@@ -216,6 +219,15 @@ impl Output {
             return Ok(Output::Stdout(stdout));
         }
         let path = path.unwrap_or(Path::new("-"));
+        if let Ok(meta) = fs::metadata(path) {
+            if !meta.is_file() && !meta.is_dir() {
+                let device = OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .with_context(|| format!("cannot open {}", path.display()))?;
+                return Ok(Output::Device(device));
+            }
+        }
         Ok(Output::File(AtomicFile::create(path, force)?))
     }
 
@@ -224,6 +236,7 @@ impl Output {
         match self {
             Output::Stdout(s) => Box::new(s.lock()),
             Output::File(f) => Box::new(f.file()),
+            Output::Device(d) => Box::new(d),
         }
     }
 
@@ -232,6 +245,7 @@ impl Output {
         match self {
             Output::Stdout(mut s) => s.flush().context("cannot write to stdout"),
             Output::File(f) => f.commit(mode, mtime),
+            Output::Device(mut d) => d.flush().context("cannot write the output"),
         }
     }
 }

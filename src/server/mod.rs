@@ -103,7 +103,7 @@ pub enum ServerError {
         reason: String,
     },
     /// A file-system operation failed.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         /// What was being done.
         context: String,
@@ -121,7 +121,7 @@ pub enum ServerError {
     #[error("cannot serialise server state: {0}")]
     Serialize(String),
     /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address asked for.
         addr: String,

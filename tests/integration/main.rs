@@ -2,5 +2,6 @@
 //! network behaviour, each area in its own module.
 
 mod cli;
+mod docs;
 mod network;
 mod support;

@@ -1,0 +1,162 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_shardlock_global_optspecs
+    string join \n config= allow-http q/quiet j/jobs= h/help V/version
+end
+
+function __fish_shardlock_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_shardlock_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_shardlock_using_subcommand
+    set -l cmd (__fish_shardlock_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c shardlock -n "__fish_shardlock_needs_command" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_needs_command" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_needs_command" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_needs_command" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c shardlock -n "__fish_shardlock_needs_command" -s V -l version -d 'Print version'
+complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "encrypt" -d 'Encrypt a file or stdin for a keyset (no server needed)'
+complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "decrypt" -d 'Decrypt a file or stdin with the help of t key-share servers'
+complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "inspect" -d 'Show a file\'s header without contacting any server'
+complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "status" -d 'Check every server of a keyset: reachable, TLS pin, public share, latency'
+complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "keyset" -d 'Create and manage keysets'
+complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "server" -d 'Run a key-share server'
+complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "dev-cluster" -d 'Start a local t-of-n cluster of key-share servers for trying shardlock'
+complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "demo" -d 'Run the whole job once on a throwaway local cluster, then clean up'
+complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "generate-docs" -d 'Write shell completions and the man page (for maintainers)'
+complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s o -l output -d 'Where to write the encrypted file; "-" or nothing writes stdout. With -r, the output directory (required)' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s k -l keyset -d 'Keyset to encrypt for [default: the config\'s default keyset]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l exclude -d 'Skip paths matching this glob, relative to INPUT (repeatable; with -r)' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s f -l force -d 'Replace outputs that exist'
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s r -l recursive -d 'INPUT is a directory: process the whole tree, one output file per file (suffix .slock when encrypting)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l skip-unchanged -d 'Only process files whose size or modification time changed since their output was written (cron mode; implies replacing changed outputs)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l json -d 'Print one JSON summary on stdout (files, bytes, skipped, failed, seconds)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s o -l output -d 'Where to write the plaintext; "-" or nothing writes stdout. With -r, the destination directory (required); nothing is ever written outside it' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s f -l force -d 'Replace outputs that exist'
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s r -l recursive -d 'INPUT is a directory: process the whole tree, one output file per file (suffix .slock when encrypting)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l skip-unchanged -d 'Only process files whose size or modification time changed since their output was written (cron mode; implies replacing changed outputs)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l json -d 'Print one JSON summary on stdout (files, bytes, skipped, failed, seconds)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -l json -d 'Print JSON instead of text'
+complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand status" -s k -l keyset -d 'Keyset to check [default: the config\'s default keyset]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand status" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand status" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand status" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand status" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand status" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list help" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list help" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list help" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list help" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list help" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list help" -f -a "create" -d 'Deal a new t-of-n keyset to running servers and add it to the config'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list help" -f -a "list" -d 'List the configured keysets'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -s t -l threshold -d 'How many servers must cooperate to decrypt' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -s s -l server -d 'A key-share server, optionally with its certificate fingerprint: https://host:port#sha256:HEX (repeat once per server)' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -l admin-token-file -d 'File holding the servers\' admin credential (one line; or one line per server, in --server order) [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -l client-name -d 'Name of the client token requested from each server' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -l default -d 'Make this the default keyset'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from list" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from list" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from list" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from help" -f -a "create" -d 'Deal a new t-of-n keyset to running servers and add it to the config'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the configured keysets'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -f -a "init" -d 'Create a server state directory: TLS key and certificate, admin credential'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -f -a "run" -d 'Serve HTTPS from a state directory until SIGINT/SIGTERM'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l dir -d 'State directory to create' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l name -d 'Extra DNS name or IP address for the certificate (repeatable)' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l dir -d 'State directory made by `server init`' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l exit-on-stdin-eof -d 'Shut down when stdin reaches end of file (used by dev-cluster so nodes never outlive it)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create a server state directory: TLS key and certificate, admin credential'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "run" -d 'Serve HTTPS from a state directory until SIGINT/SIGTERM'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -l dir -d 'Directory for the nodes\' state and the generated config.toml' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -l nodes -d 'Number of key-share servers' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -l threshold -d 'Servers needed to decrypt' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand demo" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand demo" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand demo" -l keep -d 'Keep the demo\'s temporary directory instead of deleting it'
+complete -c shardlock -n "__fish_shardlock_using_subcommand demo" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand demo" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand demo" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -l out -d 'Directory to write completions/ and man/ into' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "encrypt" -d 'Encrypt a file or stdin for a keyset (no server needed)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "decrypt" -d 'Decrypt a file or stdin with the help of t key-share servers'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "inspect" -d 'Show a file\'s header without contacting any server'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "status" -d 'Check every server of a keyset: reachable, TLS pin, public share, latency'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "keyset" -d 'Create and manage keysets'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "server" -d 'Run a key-share server'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "dev-cluster" -d 'Start a local t-of-n cluster of key-share servers for trying shardlock'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "demo" -d 'Run the whole job once on a throwaway local cluster, then clean up'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "generate-docs" -d 'Write shell completions and the man page (for maintainers)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from keyset" -f -a "create" -d 'Deal a new t-of-n keyset to running servers and add it to the config'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from keyset" -f -a "list" -d 'List the configured keysets'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "init" -d 'Create a server state directory: TLS key and certificate, admin credential'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "run" -d 'Serve HTTPS from a state directory until SIGINT/SIGTERM'
