@@ -23,14 +23,15 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
         .stanza_for(keyset.public.id())
         .ok_or_else(|| anyhow!("the file has no key stanza for keyset {}", keyset.name))?;
 
+    // Check the output first: refusing to overwrite should not cost t
+    // audited evaluations. Plaintext goes to a temporary file that only
+    // gets its name once the last chunk has authenticated; on any error it
+    // is removed.
+    let mut output = Output::open(args.output.as_deref(), args.force, false)?;
     let service = settings.key_service(&keyset)?;
     let (dek, faults) = decapsulate(&keyset.public, &service, stanza, &mut OsRng)?;
     report_faults(settings, &faults);
     let metadata = header.metadata(&dek)?;
-
-    // Plaintext goes to a temporary file that only gets its name once the
-    // last chunk has authenticated; on any error it is removed.
-    let mut output = Output::open(args.output.as_deref(), args.force, false)?;
     let bytes = envelope::decrypt_body(&header, &dek, input, &mut output.writer(), settings.jobs)?;
     let (mode, mtime) = metadata.map(|m| (m.mode, m.mtime)).unwrap_or_default();
     output.finish(mode, mtime)?;

@@ -150,31 +150,6 @@ impl DevCluster {
             }
         }
     }
-
-    /// Blocks until SIGINT or SIGTERM.
-    pub fn wait_for_signal(&self) -> Result<()> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("cannot start the signal handler")?;
-        runtime.block_on(async {
-            #[cfg(unix)]
-            {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                        .context("cannot install the SIGTERM handler")?;
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            #[cfg(not(unix))]
-            tokio::signal::ctrl_c()
-                .await
-                .context("cannot wait for Ctrl-C")?;
-            Ok(())
-        })
-    }
 }
 
 impl Drop for DevCluster {
@@ -287,17 +262,64 @@ pub fn run(settings: &Settings, args: &DevClusterArgs) -> Result<()> {
         settings.note(line)
     })?;
     let config = cluster.config_path();
-    println!(
-        "shardlock dev-cluster ready: {} nodes, threshold {}, keyset {KEYSET_NAME}, config {}",
-        args.nodes,
-        args.threshold,
-        config.display()
-    );
-    println!("  try: export SHARDLOCK_CONFIG={}", config.display());
-    println!("  stop with Ctrl-C");
-    let _ = std::io::stdout().flush();
-    cluster.wait_for_signal()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the signal handler")?;
+    runtime.block_on(async {
+        // Handlers first, "ready" second: a signal sent the moment a
+        // script sees "ready" must still stop the nodes cleanly.
+        let mut signals = Signals::install()?;
+        // Ignore a closed stdout: whoever started us may stop reading.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "shardlock dev-cluster ready: {} nodes, threshold {}, keyset {KEYSET_NAME}, config {}",
+            args.nodes,
+            args.threshold,
+            config.display()
+        );
+        let _ = writeln!(out, "  try: export SHARDLOCK_CONFIG={}", config.display());
+        let _ = writeln!(out, "  stop with Ctrl-C");
+        let _ = out.flush();
+        drop(out);
+        signals.wait().await;
+        anyhow::Ok(())
+    })?;
     settings.note("dev-cluster: stopping nodes");
     drop(cluster);
     Ok(())
+}
+
+/// SIGINT and SIGTERM, registered when installed (not when first awaited).
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    async fn wait(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

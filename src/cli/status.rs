@@ -26,7 +26,7 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
         hex_string(keyset.public.id())
     );
     let mut healthy = 0;
-    for s in &statuses {
+    for (s, endpoint) in statuses.iter().zip(&keyset.endpoints) {
         let ok = s.reachable
             && s.pin_ok != Some(false)
             && s.share_ok == Some(true)
@@ -39,7 +39,8 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
         let pin = match s.pin_ok {
             Some(true) => "pinned",
             Some(false) => "PIN MISMATCH",
-            None => "system roots",
+            None if endpoint.fingerprint.is_some() => "pin unchecked",
+            None => "web PKI roots",
         };
         let share = match s.share_ok {
             Some(true) => "share ok",

@@ -506,7 +506,13 @@ impl Config {
                 file: file.map(Path::to_path_buf),
                 position: span.map(|s| position_of(text, s.start)),
                 field,
-                message: e.message().trim().to_string(),
+                message: e
+                    .message()
+                    .trim()
+                    .lines()
+                    .map(str::trim)
+                    .collect::<Vec<_>>()
+                    .join("; "),
             }
         })?;
         let positions = locator.positions(text);
