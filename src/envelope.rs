@@ -276,6 +276,7 @@ mod tests {
             Vec::new(),
             &keyset,
             Some(&meta),
+            1,
             &mut OsRng,
         )
         .unwrap_err();
