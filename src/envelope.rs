@@ -12,6 +12,7 @@ use rand::{CryptoRng, RngCore};
 
 use crate::format::metadata::FileMetadata;
 use crate::format::{header_len, FormatError, Header, Stanza, ThresholdStanza, PREAMBLE_LEN};
+pub use crate::pipeline::Source;
 use crate::pipeline::{self, PipelineError};
 use crate::secret::DataKey;
 use crate::stream::StreamError;
@@ -55,7 +56,7 @@ pub enum EnvelopeError {
 /// a mismatch (the file changed underneath) is an error, not a silently
 /// inconsistent archive.
 pub fn encrypt<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
-    input: R,
+    input: Source<'_, R>,
     mut output: W,
     keyset: &PublicKeyset,
     metadata: Option<&FileMetadata>,
@@ -68,7 +69,19 @@ pub fn encrypt<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
     output
         .write_all(&header_bytes)
         .map_err(EnvelopeError::Write)?;
-    let total = pipeline::encrypt(input, &mut output, &dek, &header_bytes, threads, rng)?;
+    let total =
+        pipeline::encrypt(input, &mut output, &dek, &header_bytes, threads, rng).map_err(|e| {
+            match e {
+                // A positional read past the end: the file shrank after stat.
+                PipelineError::Read(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    EnvelopeError::SourceChanged {
+                        expected: metadata.map_or(0, |m| m.size),
+                        read: 0,
+                    }
+                }
+                e => e.into(),
+            }
+        })?;
     if let Some(meta) = metadata {
         if meta.size != total {
             return Err(EnvelopeError::SourceChanged {
@@ -146,7 +159,7 @@ impl SealedHeader {
 
 /// Reads and parses the header from the start of `input`, leaving `input`
 /// positioned at the first body byte. Reads exactly the header's bytes.
-pub fn read_header<R: Read>(input: &mut R) -> Result<SealedHeader, EnvelopeError> {
+pub fn read_header<R: Read + ?Sized>(input: &mut R) -> Result<SealedHeader, EnvelopeError> {
     let mut bytes = vec![0u8; PREAMBLE_LEN];
     read_exact_or_truncated(input, &mut bytes)?;
     let len = header_len(&bytes)?;
@@ -156,7 +169,10 @@ pub fn read_header<R: Read>(input: &mut R) -> Result<SealedHeader, EnvelopeError
     Ok(SealedHeader { header, bytes })
 }
 
-fn read_exact_or_truncated<R: Read>(input: &mut R, buf: &mut [u8]) -> Result<(), EnvelopeError> {
+fn read_exact_or_truncated<R: Read + ?Sized>(
+    input: &mut R,
+    buf: &mut [u8],
+) -> Result<(), EnvelopeError> {
     input.read_exact(buf).map_err(|e| {
         if e.kind() == io::ErrorKind::UnexpectedEof {
             EnvelopeError::Format(FormatError::Truncated)
@@ -173,7 +189,7 @@ fn read_exact_or_truncated<R: Read>(input: &mut R, buf: &mut [u8]) -> Result<(),
 pub fn decrypt_body<R: Read + Send, W: Write>(
     header: &SealedHeader,
     dek: &DataKey,
-    input: R,
+    input: Source<'_, R>,
     output: &mut W,
     threads: usize,
 ) -> Result<u64, EnvelopeError> {
@@ -221,7 +237,7 @@ mod tests {
         let (dek, _) = decapsulate(keyset, service, stanza, &mut OsRng).expect("decapsulate");
         let meta = header.metadata(&dek)?;
         let mut out = Vec::new();
-        decrypt_body(&header, &dek, input, &mut out, 2)?;
+        decrypt_body(&header, &dek, Source::Stream(input), &mut out, 2)?;
         Ok((out, meta))
     }
 
@@ -234,8 +250,15 @@ mod tests {
             let meta = sample_metadata(len as u64);
             for with_meta in [true, false] {
                 let m = with_meta.then_some(&meta);
-                let (file, n) =
-                    encrypt(data.as_slice(), Vec::new(), &keyset, m, 2, &mut OsRng).unwrap();
+                let (file, n) = encrypt(
+                    Source::Stream(data.as_slice()),
+                    Vec::new(),
+                    &keyset,
+                    m,
+                    2,
+                    &mut OsRng,
+                )
+                .unwrap();
                 assert_eq!(n, len as u64);
                 assert_eq!(file.len() as u64, sealed_len(m, len as u64));
                 let (plain, got_meta) = open(&file, &keyset, &service).unwrap();
@@ -251,7 +274,15 @@ mod tests {
         // stanza must still make decryption fail.
         let (keyset, shares) = deal(1, &[1], &mut OsRng).unwrap();
         let service = LocalKeyService::new(shares);
-        let (file, _) = encrypt(&b"secret"[..], Vec::new(), &keyset, None, 1, &mut OsRng).unwrap();
+        let (file, _) = encrypt(
+            Source::Stream(&b"secret"[..]),
+            Vec::new(),
+            &keyset,
+            None,
+            1,
+            &mut OsRng,
+        )
+        .unwrap();
         let mut input = file.as_slice();
         let mut header = read_header(&mut input).unwrap();
         let body = input.to_vec();
@@ -272,7 +303,7 @@ mod tests {
         let (keyset, _) = deal(1, &[1], &mut OsRng).unwrap();
         let meta = sample_metadata(10);
         let err = encrypt(
-            &b"only five"[..],
+            Source::Stream(&b"only five"[..]),
             Vec::new(),
             &keyset,
             Some(&meta),
@@ -293,8 +324,15 @@ mod tests {
     fn truncated_and_foreign_files_are_rejected_with_format_errors() {
         let (keyset, shares) = deal(1, &[1], &mut OsRng).unwrap();
         let service = LocalKeyService::new(shares);
-        let (file, _) =
-            encrypt(&[7u8; 40_000][..], Vec::new(), &keyset, None, 1, &mut OsRng).unwrap();
+        let (file, _) = encrypt(
+            Source::Stream(&[7u8; 40_000][..]),
+            Vec::new(),
+            &keyset,
+            None,
+            1,
+            &mut OsRng,
+        )
+        .unwrap();
         assert!(matches!(
             open(&file[..5], &keyset, &service),
             Err(EnvelopeError::Format(FormatError::Truncated))
@@ -325,7 +363,15 @@ mod tests {
             }
         }
         let (keyset, _) = deal(1, &[1], &mut OsRng).unwrap();
-        let err = encrypt(&b"data"[..], Full, &keyset, None, 1, &mut OsRng).unwrap_err();
+        let err = encrypt(
+            Source::Stream(&b"data"[..]),
+            Full,
+            &keyset,
+            None,
+            1,
+            &mut OsRng,
+        )
+        .unwrap_err();
         assert!(matches!(err, EnvelopeError::Write(_)), "{err:?}");
         assert!(err.to_string().contains("no space left"));
     }

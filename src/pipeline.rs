@@ -14,7 +14,10 @@
 //! [`DecryptReader`]: crate::stream::DecryptReader
 
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Mutex;
 
@@ -23,8 +26,8 @@ use zeroize::Zeroize;
 
 use crate::secret::DataKey;
 use crate::stream::{
-    DecryptReader, EncryptReader, StreamError, StreamKey, CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE,
-    PREFIX_LEN, TAG_LEN,
+    DecryptReader, DefaultCipher, EncryptReader, StreamError, StreamKey, CHUNK_SIZE,
+    ENCRYPTED_CHUNK_SIZE, PREFIX_LEN, TAG_LEN,
 };
 
 /// Chunks per segment: 1 MiB of plaintext, enough to amortise the
@@ -87,97 +90,159 @@ struct Segment {
     out_len: usize,
 }
 
-/// Encrypts `input` as a chunked-encryption body (prefix included) onto
+/// Where the input of a pipeline comes from.
+#[derive(Debug)]
+pub enum Source<'a, R> {
+    /// Any reader (stdin, a pipe): one thread reads it in order.
+    Stream(R),
+    /// `len` bytes of a regular file starting at `offset`: every worker
+    /// reads its own segments with positional reads, so copying the data
+    /// in from the kernel is spread over all cores too.
+    File {
+        /// The open file.
+        file: &'a File,
+        /// Where the data starts.
+        offset: u64,
+        /// How many bytes to process.
+        len: u64,
+    },
+}
+
+/// Encrypts the source as a chunked-encryption body (prefix included) onto
 /// `output` with `threads` workers; returns the plaintext length.
 pub fn encrypt<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
-    input: R,
+    source: Source<'_, R>,
     mut output: W,
     dek: &DataKey,
     context: &[u8],
     threads: usize,
     rng: &mut G,
 ) -> Result<u64, PipelineError> {
-    let mut counted = CountingReader {
-        inner: input,
-        count: 0,
-    };
     if threads <= 1 {
+        let mut counted = CountingReader {
+            inner: sequential(source)?,
+            count: 0,
+        };
         let mut reader = EncryptReader::<_>::new(&mut counted, dek.expose(), context, rng);
         copy(&mut reader, &mut output)?;
         return Ok(counted.count);
     }
-    let (key, prefix) =
-        StreamKey::<crate::stream::DefaultCipher>::new_message(dek.expose(), context, rng);
+    let (key, prefix) = StreamKey::<DefaultCipher>::new_message(dek.expose(), context, rng);
     output.write_all(&prefix).map_err(PipelineError::Write)?;
-    run(&mut counted, &mut output, threads, CHUNK_SIZE, |seg| {
-        // The reader left the plaintext contiguous; spread the chunks into
-        // their 16400-byte slots (last first, so nothing is overwritten
-        // before it moves), then seal each in place.
-        for (slot, &len) in seg.lens.iter().enumerate().rev() {
-            seg.buf.copy_within(
-                slot * CHUNK_SIZE..slot * CHUNK_SIZE + len,
-                slot * ENCRYPTED_CHUNK_SIZE,
-            );
-        }
-        let mut out = 0;
-        for (slot, &len) in seg.lens.iter().enumerate() {
-            let start = slot * ENCRYPTED_CHUNK_SIZE;
-            key.seal_chunk(
-                seg.first_chunk + slot as u64,
-                &mut seg.buf[start..start + len + TAG_LEN],
-            )?;
-            out = start + len + TAG_LEN;
-        }
-        seg.out_len = out;
-        Ok(())
-    })?;
-    Ok(counted.count)
+    let seal = |seg: &mut Segment| seal_segment(&key, seg);
+    let (_, plaintext) = run(source, &mut output, threads, CHUNK_SIZE, &seal)?;
+    Ok(plaintext)
 }
 
-/// Decrypts a chunked-encryption body (prefix included) from `input` onto
-/// `output` with `threads` workers; returns the plaintext length.
+/// Decrypts a chunked-encryption body (prefix included) from the source
+/// onto `output` with `threads` workers; returns the plaintext length.
 pub fn decrypt<R: Read + Send, W: Write>(
-    mut input: R,
+    source: Source<'_, R>,
     mut output: W,
     dek: &DataKey,
     context: &[u8],
     threads: usize,
 ) -> Result<u64, PipelineError> {
     if threads <= 1 {
+        let input = sequential(source)?;
         let mut reader =
             DecryptReader::<_>::new(input, dek.expose(), context).map_err(split_read_error)?;
         return copy(&mut reader, &mut output);
     }
     let mut prefix = [0u8; PREFIX_LEN];
-    let got = read_full(&mut input, &mut prefix).map_err(PipelineError::Read)?;
-    let key = StreamKey::<crate::stream::DefaultCipher>::open_message(
-        dek.expose(),
-        context,
-        &prefix[..got],
-    )?;
-    run(
-        &mut input,
-        &mut output,
-        threads,
-        ENCRYPTED_CHUNK_SIZE,
-        |seg| {
-            // Open every chunk in place, then slide the plaintexts together so
-            // the segment is written with one call.
-            let mut out = 0;
-            for (slot, &len) in seg.lens.iter().enumerate() {
-                let start = slot * ENCRYPTED_CHUNK_SIZE;
-                let index = seg.first_chunk + slot as u64;
-                if len < TAG_LEN {
-                    return Err(StreamError::Truncated(index));
-                }
-                let plain = key.open_chunk(index, &mut seg.buf[start..start + len])?;
-                seg.buf.copy_within(start..start + plain, out);
-                out += plain;
+    let source = match source {
+        Source::Stream(mut input) => {
+            let got = read_full(&mut input, &mut prefix).map_err(PipelineError::Read)?;
+            check_prefix(got)?;
+            Source::Stream(input)
+        }
+        Source::File { file, offset, len } => {
+            let got = if len < PREFIX_LEN as u64 {
+                len as usize
+            } else {
+                PREFIX_LEN
+            };
+            file.read_exact_at(&mut prefix[..got], offset)
+                .map_err(PipelineError::Read)?;
+            check_prefix(got)?;
+            Source::File {
+                file,
+                offset: offset + PREFIX_LEN as u64,
+                len: len - PREFIX_LEN as u64,
             }
-            seg.out_len = out;
-            Ok(())
-        },
-    )
+        }
+    };
+    let key = StreamKey::<DefaultCipher>::open_message(dek.expose(), context, &prefix)?;
+    let open = |seg: &mut Segment| open_segment(&key, seg);
+    let (written, _) = run(source, &mut output, threads, ENCRYPTED_CHUNK_SIZE, &open)?;
+    Ok(written)
+}
+
+fn check_prefix(got: usize) -> Result<(), StreamError> {
+    if got < PREFIX_LEN {
+        Err(StreamError::TruncatedHeader)
+    } else {
+        Ok(())
+    }
+}
+
+/// A plain reader over the source, for the single-threaded paths.
+fn sequential<'a, R: Read + 'a>(
+    source: Source<'a, R>,
+) -> Result<Box<dyn Read + 'a>, PipelineError> {
+    match source {
+        Source::Stream(input) => Ok(Box::new(input)),
+        Source::File {
+            mut file,
+            offset,
+            len,
+        } => {
+            file.seek(SeekFrom::Start(offset))
+                .map_err(PipelineError::Read)?;
+            Ok(Box::new(file.take(len)))
+        }
+    }
+}
+
+/// Spreads a segment's contiguous plaintext into 16400-byte slots (last
+/// chunk first, so nothing is overwritten before it moves) and seals each
+/// chunk in place.
+fn seal_segment(key: &StreamKey<DefaultCipher>, seg: &mut Segment) -> Result<(), StreamError> {
+    for (slot, &len) in seg.lens.iter().enumerate().rev() {
+        seg.buf.copy_within(
+            slot * CHUNK_SIZE..slot * CHUNK_SIZE + len,
+            slot * ENCRYPTED_CHUNK_SIZE,
+        );
+    }
+    let mut out = 0;
+    for (slot, &len) in seg.lens.iter().enumerate() {
+        let start = slot * ENCRYPTED_CHUNK_SIZE;
+        key.seal_chunk(
+            seg.first_chunk + slot as u64,
+            &mut seg.buf[start..start + len + TAG_LEN],
+        )?;
+        out = start + len + TAG_LEN;
+    }
+    seg.out_len = out;
+    Ok(())
+}
+
+/// Opens every chunk of a segment in place, then slides the plaintexts
+/// together so the segment is written with one call.
+fn open_segment(key: &StreamKey<DefaultCipher>, seg: &mut Segment) -> Result<(), StreamError> {
+    let mut out = 0;
+    for (slot, &len) in seg.lens.iter().enumerate() {
+        let start = slot * ENCRYPTED_CHUNK_SIZE;
+        let index = seg.first_chunk + slot as u64;
+        if len < TAG_LEN {
+            return Err(StreamError::Truncated(index));
+        }
+        let plain = key.open_chunk(index, &mut seg.buf[start..start + len])?;
+        seg.buf.copy_within(start..start + plain, out);
+        out += plain;
+    }
+    seg.out_len = out;
+    Ok(())
 }
 
 fn copy<R: Read, W: Write>(reader: &mut R, output: &mut W) -> Result<u64, PipelineError> {
@@ -208,18 +273,31 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-/// The reader → workers → ordered writer machinery shared by both
-/// directions. The input is cut into chunks of `unit` bytes (plaintext
-/// chunks when encrypting, encrypted chunks when decrypting); the chunk
-/// that comes up short (possibly empty) is the last. Returns the number of
-/// bytes written.
+/// Chunk lengths of a segment that read `got` of its `span` bytes: whole
+/// units, plus the short (possibly empty) final chunk if the data ended.
+fn chunk_lens(got: usize, unit: usize, last: bool) -> Vec<usize> {
+    let mut lens = vec![unit; got / unit];
+    if last {
+        lens.push(got % unit);
+    }
+    lens
+}
+
+type Done = Result<Segment, PipelineError>;
+
+/// The machinery shared by both directions: segments are read (by one
+/// reader thread, or by each worker positionally), processed by `threads`
+/// workers, and written in order by the calling thread. The input is cut
+/// into chunks of `unit` bytes (plaintext chunks when encrypting, encrypted
+/// chunks when decrypting); the chunk that comes up short (possibly empty)
+/// is the last. Returns (bytes written, bytes read).
 fn run<R, W, P>(
-    input: &mut R,
+    source: Source<'_, R>,
     output: &mut W,
     threads: usize,
     unit: usize,
-    process: P,
-) -> Result<u64, PipelineError>
+    process: &P,
+) -> Result<(u64, u64), PipelineError>
 where
     R: Read + Send,
     W: Write,
@@ -230,27 +308,104 @@ where
     for _ in 0..pool_size {
         let _ = free_tx.send(vec![0u8; SEGMENT_BYTES]);
     }
+    let (done_tx, done_rx) = channel::<Done>();
+    let read_total = AtomicU64::new(0);
+    let free_rx = Mutex::new(free_rx);
     let (work_tx, work_rx) = sync_channel::<Segment>(pool_size);
     let work_rx = Mutex::new(work_rx);
-    let (done_tx, done_rx) = channel::<Result<Segment, PipelineError>>();
+    let next = AtomicU64::new(0);
 
     std::thread::scope(|scope| {
-        let reader_done = done_tx.clone();
-        scope.spawn(move || read_segments(input, unit, free_rx, work_tx, reader_done));
-        for _ in 0..threads {
-            let done_tx = done_tx.clone();
-            let work_rx = &work_rx;
-            let process = &process;
-            scope.spawn(move || work(work_rx, process, done_tx));
+        let (free_rx, work_rx, next, read_total) = (&free_rx, &work_rx, &next, &read_total);
+        match source {
+            Source::Stream(mut input) => {
+                let reader_done = done_tx.clone();
+                scope.spawn(move || {
+                    read_segments(&mut input, unit, free_rx, work_tx, reader_done, read_total)
+                });
+                for _ in 0..threads {
+                    let done_tx = done_tx.clone();
+                    scope.spawn(move || work(work_rx, process, done_tx));
+                }
+            }
+            Source::File { file, offset, len } => {
+                drop(work_tx);
+                let span = (SEGMENT_CHUNKS * unit) as u64;
+                // Always one more segment than full ones: the last holds
+                // the short (possibly empty) final chunk.
+                let segments = len / span + 1;
+                read_total.store(len, Ordering::Relaxed);
+                for _ in 0..threads {
+                    let done_tx = done_tx.clone();
+                    scope.spawn(move || {
+                        read_and_work(
+                            file, offset, len, segments, unit, free_rx, next, process, done_tx,
+                        )
+                    });
+                }
+            }
         }
         drop(done_tx);
         let result = write_in_order(output, &done_rx, &free_tx);
-        // Unblock everyone: the reader waits on free buffers, workers on
-        // work, and both stop once these ends are gone.
+        // Unblock everyone: readers wait on free buffers, workers on work,
+        // and all stop once these ends are gone.
         drop(free_tx);
         drop(done_rx);
-        result
+        result.map(|written| (written, read_total.load(Ordering::Relaxed)))
     })
+}
+
+/// A worker of the positional path: claim a buffer, then the next segment
+/// number (in that order, so whoever holds segment k can always finish
+/// it), read it with one positional read, process it, hand it on.
+#[allow(clippy::too_many_arguments)]
+fn read_and_work<P: Fn(&mut Segment) -> Result<(), StreamError>>(
+    file: &File,
+    offset: u64,
+    len: u64,
+    segments: u64,
+    unit: usize,
+    free_rx: &Mutex<Receiver<Vec<u8>>>,
+    next: &AtomicU64,
+    process: &P,
+    done_tx: Sender<Done>,
+) {
+    let span = (SEGMENT_CHUNKS * unit) as u64;
+    loop {
+        let buf = match free_rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(mut buf) = buf else { return };
+        let seq = next.fetch_add(1, Ordering::Relaxed);
+        if seq >= segments {
+            return;
+        }
+        let start = seq * span;
+        let want = span.min(len - start) as usize;
+        let result = match file.read_exact_at(&mut buf[..want], offset + start) {
+            Err(e) => Err(PipelineError::Read(e)),
+            Ok(()) => {
+                let mut segment = Segment {
+                    seq,
+                    first_chunk: seq * SEGMENT_CHUNKS as u64,
+                    buf,
+                    lens: chunk_lens(want, unit, seq + 1 == segments),
+                    out_len: 0,
+                };
+                match process(&mut segment) {
+                    Ok(()) => Ok(segment),
+                    Err(e) => {
+                        segment.buf.zeroize();
+                        Err(PipelineError::Stream(e))
+                    }
+                }
+            }
+        };
+        if done_tx.send(result).is_err() {
+            return;
+        }
+    }
 }
 
 /// Reads whole segments (64 chunks) with one `read_full` each, which keeps
@@ -258,15 +413,20 @@ where
 fn read_segments<R: Read>(
     input: &mut R,
     unit: usize,
-    free_rx: Receiver<Vec<u8>>,
+    free_rx: &Mutex<Receiver<Vec<u8>>>,
     work_tx: SyncSender<Segment>,
-    done_tx: Sender<Result<Segment, PipelineError>>,
+    done_tx: Sender<Done>,
+    read_total: &AtomicU64,
 ) {
     let span = SEGMENT_CHUNKS * unit;
     let mut seq = 0u64;
     let mut chunk = 0u64;
     loop {
-        let Ok(mut buf) = free_rx.recv() else { return };
+        let buf = match free_rx.lock() {
+            Ok(rx) => rx.recv(),
+            Err(_) => return,
+        };
+        let Ok(mut buf) = buf else { return };
         let got = match read_full(input, &mut buf[..span]) {
             Ok(n) => n,
             Err(e) => {
@@ -274,12 +434,9 @@ fn read_segments<R: Read>(
                 return;
             }
         };
+        read_total.fetch_add(got as u64, Ordering::Relaxed);
         let last = got < span;
-        let mut lens = vec![unit; got / unit];
-        if last {
-            // The short (possibly empty) final chunk.
-            lens.push(got % unit);
-        }
+        let lens = chunk_lens(got, unit, last);
         let count = lens.len() as u64;
         let segment = Segment {
             seq,
@@ -302,7 +459,7 @@ fn read_segments<R: Read>(
 fn work<P: Fn(&mut Segment) -> Result<(), StreamError>>(
     work_rx: &Mutex<Receiver<Segment>>,
     process: &P,
-    done_tx: Sender<Result<Segment, PipelineError>>,
+    done_tx: Sender<Done>,
 ) {
     loop {
         let next = match work_rx.lock() {
@@ -325,7 +482,7 @@ fn work<P: Fn(&mut Segment) -> Result<(), StreamError>>(
 
 fn write_in_order<W: Write>(
     output: &mut W,
-    done_rx: &Receiver<Result<Segment, PipelineError>>,
+    done_rx: &Receiver<Done>,
     free_tx: &Sender<Vec<u8>>,
 ) -> Result<u64, PipelineError> {
     let mut pending: BTreeMap<u64, Segment> = BTreeMap::new();
@@ -378,13 +535,21 @@ mod tests {
             let msg = message(len);
             for threads in [1usize, 2, 3] {
                 let mut ct = Vec::new();
-                let n =
-                    encrypt(msg.as_slice(), &mut ct, &dek, b"ctx", threads, &mut OsRng).unwrap();
+                let n = encrypt(
+                    Source::Stream(msg.as_slice()),
+                    &mut ct,
+                    &dek,
+                    b"ctx",
+                    threads,
+                    &mut OsRng,
+                )
+                .unwrap();
                 assert_eq!(n, len as u64);
                 assert_eq!(ct.len() as u64, crate::stream::encrypted_len(len as u64));
                 for back in [1usize, 2, 4] {
                     let mut pt = Vec::new();
-                    let n = decrypt(ct.as_slice(), &mut pt, &dek, b"ctx", back).unwrap();
+                    let n = decrypt(Source::Stream(ct.as_slice()), &mut pt, &dek, b"ctx", back)
+                        .unwrap();
                     assert_eq!(n, len as u64);
                     assert!(pt == msg, "len {len} enc {threads} dec {back}");
                 }
@@ -397,7 +562,15 @@ mod tests {
         let dek = DataKey::new([6; 32]);
         let msg = message(200 * 16384 + 5);
         let mut ct = Vec::new();
-        encrypt(msg.as_slice(), &mut ct, &dek, b"", 2, &mut OsRng).unwrap();
+        encrypt(
+            Source::Stream(msg.as_slice()),
+            &mut ct,
+            &dek,
+            b"",
+            2,
+            &mut OsRng,
+        )
+        .unwrap();
         let mut flipped = ct.clone();
         flipped[PREFIX_LEN + 150 * ENCRYPTED_CHUNK_SIZE + 9] ^= 1;
         let mut extended = ct.clone();
@@ -414,7 +587,10 @@ mod tests {
         ];
         for (what, bad) in cases {
             let mut out = Vec::new();
-            assert!(decrypt(bad, &mut out, &dek, b"", 2).is_err(), "{what}");
+            assert!(
+                decrypt(Source::Stream(bad), &mut out, &dek, b"", 2).is_err(),
+                "{what}"
+            );
             // Nothing at or past the corrupted chunk came out.
             if what == "flipped" {
                 assert!(out.len() <= 150 * CHUNK_SIZE, "{what}");
@@ -426,13 +602,63 @@ mod tests {
             );
         }
         assert!(decrypt(
-            ct.as_slice(),
+            Source::Stream(ct.as_slice()),
             &mut Vec::new(),
             &DataKey::new([7; 32]),
             b"",
             2
         )
         .is_err());
+    }
+
+    /// Positional (regular file) sources: the same bytes as a stream, with
+    /// the body at an offset as it is after a file header.
+    #[test]
+    fn file_sources_match_streams_and_reject_damage() {
+        use std::io::Write as _;
+        let dek = DataKey::new([8; 32]);
+        for len in [0usize, 5, 64 * 16384, 64 * 16384 + 7, 3 * 64 * 16384 + 1234] {
+            let msg = message(len);
+            let mut plain = tempfile::tempfile().unwrap();
+            plain.write_all(b"HDR").unwrap();
+            plain.write_all(&msg).unwrap();
+            for threads in [1usize, 2, 3] {
+                let source: Source<'_, &[u8]> = Source::File {
+                    file: &plain,
+                    offset: 3,
+                    len: len as u64,
+                };
+                let mut ct = Vec::new();
+                let n = encrypt(source, &mut ct, &dek, b"c", threads, &mut OsRng).unwrap();
+                assert_eq!(n, len as u64);
+                let mut sealed = tempfile::tempfile().unwrap();
+                sealed.write_all(b"HEADER").unwrap();
+                sealed.write_all(&ct).unwrap();
+                let source: Source<'_, &[u8]> = Source::File {
+                    file: &sealed,
+                    offset: 6,
+                    len: ct.len() as u64,
+                };
+                let mut pt = Vec::new();
+                assert_eq!(
+                    decrypt(source, &mut pt, &dek, b"c", threads).unwrap(),
+                    len as u64
+                );
+                assert!(pt == msg, "len {len} threads {threads}");
+                // Truncated by one byte, and by a whole final chunk.
+                for cut in [1usize, (len % CHUNK_SIZE) + TAG_LEN] {
+                    let source: Source<'_, &[u8]> = Source::File {
+                        file: &sealed,
+                        offset: 6,
+                        len: (ct.len() - cut) as u64,
+                    };
+                    assert!(
+                        decrypt(source, &mut Vec::new(), &dek, b"c", threads).is_err(),
+                        "cut {cut}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
@@ -453,7 +679,7 @@ mod tests {
         }
         let msg = message(10 * 64 * 16384);
         let err = encrypt(
-            msg.as_slice(),
+            Source::Stream(msg.as_slice()),
             Full(3),
             &DataKey::new([1; 32]),
             b"",

@@ -4,7 +4,7 @@ use anyhow::{anyhow, Result};
 use rand::rngs::OsRng;
 
 use super::args::DecryptArgs;
-use super::output::{open_input, Output};
+use super::output::{Input, Output};
 use super::{warn, Settings};
 use crate::client::config::{Config, ResolvedKeyset};
 use crate::envelope::{self, SealedHeader};
@@ -15,8 +15,8 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
     if args.tree.recursive {
         return super::decrypt_tree::run(settings, args);
     }
-    let mut input = open_input(args.input.as_deref())?;
-    let header = envelope::read_header(&mut input)?;
+    let mut input = Input::open(args.input.as_deref())?;
+    let header = envelope::read_header(input.reader())?;
     let config = settings.load_config()?;
     let keyset = keyset_for(&config, &header)?;
     let stanza = header
@@ -32,7 +32,13 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
     let (dek, faults) = decapsulate(&keyset.public, &service, stanza, &mut OsRng)?;
     report_faults(settings, &faults);
     let metadata = header.metadata(&dek)?;
-    let bytes = envelope::decrypt_body(&header, &dek, input, &mut output.writer(), settings.jobs)?;
+    let bytes = envelope::decrypt_body(
+        &header,
+        &dek,
+        input.source()?,
+        &mut output.writer(),
+        settings.jobs,
+    )?;
     let (mode, mtime) = metadata.map(|m| (m.mode, m.mtime)).unwrap_or_default();
     output.finish(mode, mtime)?;
     settings.note(format_args!(

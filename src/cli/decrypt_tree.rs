@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 use std::sync::Mutex;
@@ -22,7 +21,7 @@ use super::tree::{create_dirs_inside, mtime_of, remove_stale_temp_files, threads
 use super::{Settings, UsageError};
 use crate::client::config::{Config, ResolvedKeyset};
 use crate::client::http::HttpKeyService;
-use crate::envelope::{self, SealedHeader};
+use crate::envelope::{self, SealedHeader, Source};
 use crate::format::hex_string;
 use crate::secret::DataKey;
 use crate::stream;
@@ -303,12 +302,20 @@ fn decrypt_one(
     }
     let dest = dest_root.join(&rel);
     let mut output = AtomicFile::create(&dest, args.force || args.tree.skip_unchanged)?;
-    let mut input = File::open(&pending.path).context("cannot open")?;
-    input
-        .seek(SeekFrom::Start(pending.header.bytes.len() as u64))
-        .context("cannot read")?;
+    let input = File::open(&pending.path).context("cannot open")?;
+    let offset = pending.header.bytes.len() as u64;
+    let len = input
+        .metadata()
+        .context("cannot read")?
+        .len()
+        .saturating_sub(offset);
+    let source: Source<'_, &[u8]> = Source::File {
+        file: &input,
+        offset,
+        len,
+    };
     let threads = threads_for(settings, pending.plaintext_len);
-    let bytes = envelope::decrypt_body(&pending.header, &job.dek, input, output.file(), threads)?;
+    let bytes = envelope::decrypt_body(&pending.header, &job.dek, source, output.file(), threads)?;
     let (mode, mtime) = metadata.map(|m| (m.mode, m.mtime)).unwrap_or_default();
     output.commit(mode, mtime)?;
     Ok(bytes)

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use rand::rngs::OsRng;
 
 use super::args::EncryptArgs;
-use super::output::{is_std_stream, open_input, Output};
+use super::output::{is_std_stream, Input, Output};
 use super::Settings;
 use crate::envelope;
 use crate::format::metadata::FileMetadata;
@@ -30,13 +30,13 @@ pub fn run(settings: &Settings, args: &EncryptArgs) -> Result<()> {
         .as_deref()
         .filter(|_| !is_std_stream(args.input.as_deref()));
     let metadata = input_path.map(file_metadata).transpose()?;
-    let input = open_input(args.input.as_deref())?;
+    let mut input = Input::open(args.input.as_deref())?;
     let mut output = Output::open(args.output.as_deref(), args.force, true)?;
     let threads = metadata.as_ref().map_or(settings.jobs, |m| {
         super::tree::threads_for(settings, m.size)
     });
     let (_, bytes) = envelope::encrypt(
-        input,
+        input.source()?,
         output.writer(),
         &keyset,
         metadata.as_ref(),

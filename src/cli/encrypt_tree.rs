@@ -20,7 +20,7 @@ use super::tree::{
     create_dirs_inside, mtime_of, path_bytes, remove_stale_temp_files, threads_for, Run,
 };
 use super::{Settings, UsageError};
-use crate::envelope::{self, sealed_len};
+use crate::envelope::{self, sealed_len, Source};
 use crate::format::metadata::FileMetadata;
 use crate::threshold::kem::PublicKeyset;
 
@@ -228,8 +228,13 @@ fn encrypt_one(
     let mut output = AtomicFile::create(&dest, args.force || args.tree.skip_unchanged)?;
     let input = File::open(&job.path).context("cannot open")?;
     let threads = threads_for(settings, job.metadata.size);
+    let source: Source<'_, &[u8]> = Source::File {
+        file: &input,
+        offset: 0,
+        len: job.metadata.size,
+    };
     let (_, bytes) = envelope::encrypt(
-        input,
+        source,
         output.file(),
         keyset,
         Some(&job.metadata),

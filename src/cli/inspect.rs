@@ -1,20 +1,21 @@
 //! `shardlock inspect`: what a file's header says, with no server and no key.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Seek, SeekFrom};
 
 use anyhow::{Context, Result};
 
 use super::args::InspectArgs;
-use super::output::{is_std_stream, open_input};
+use super::output::{is_std_stream, Input};
 use crate::envelope::read_header;
 use crate::format::{hex_string, Stanza};
 use crate::stream;
 
 pub fn run(args: &InspectArgs) -> Result<()> {
     let (header, total_len) = if is_std_stream(Some(&args.input)) {
-        let mut input = open_input(None)?;
-        let header = read_header(&mut input)?;
+        let mut stdin = Input::open(None)?;
+        let input = stdin.reader();
+        let header = read_header(input)?;
         let mut rest = 0u64;
         let mut buf = vec![0u8; 1 << 16];
         loop {

@@ -4,13 +4,14 @@
 //! so a failure or a crash never leaves a partial file under that name.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use rand::RngCore;
 
 use super::UsageError;
+use crate::envelope::Source;
 
 /// Suffix of in-progress output files; a rerun or the user may delete them.
 pub const TEMP_MARKER: &str = ".shardlock-tmp-";
@@ -20,22 +21,80 @@ pub fn is_std_stream(path: Option<&Path>) -> bool {
     path.is_none_or(|p| p.as_os_str() == "-")
 }
 
-/// Opens the input: a file, or stdin when none (or `-`) is given. Refuses
-/// to wait on an interactive terminal for data that will never come.
-pub fn open_input(path: Option<&Path>) -> Result<Box<dyn Read + Send>> {
-    if is_std_stream(path) {
-        let stdin = io::stdin();
-        if stdin.is_terminal() {
-            return Err(UsageError::new("no input: give a file, or pipe data into stdin").into());
+/// Where input comes from: a regular file (read positionally by all
+/// workers) or a stream (stdin, a pipe, a device).
+pub enum Input {
+    /// A regular file.
+    File(File),
+    /// Anything read in order.
+    Stream(Box<dyn Read + Send>),
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Input::File(_) => "Input::File",
+            Input::Stream(_) => "Input::Stream",
+        })
+    }
+}
+
+impl Input {
+    /// Opens a file, or stdin when none (or `-`) is given. Refuses to wait
+    /// on an interactive terminal for data that will never come.
+    pub fn open(path: Option<&Path>) -> Result<Self> {
+        if is_std_stream(path) {
+            let stdin = io::stdin();
+            if stdin.is_terminal() {
+                return Err(
+                    UsageError::new("no input: give a file, or pipe data into stdin").into(),
+                );
+            }
+            return Ok(Input::Stream(Box::new(stdin)));
         }
-        return Ok(Box::new(stdin));
+        let path = path.unwrap_or(Path::new("-"));
+        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let meta = file
+            .metadata()
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if meta.is_dir() {
+            return Err(UsageError::new(format!(
+                "{} is a directory (use -r for a tree)",
+                path.display()
+            ))
+            .into());
+        }
+        Ok(if meta.is_file() {
+            Input::File(file)
+        } else {
+            Input::Stream(Box::new(file))
+        })
     }
-    let path = path.unwrap_or(Path::new("-"));
-    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(UsageError::new(format!("{} is a directory", path.display())).into());
+
+    /// Reads from the current position (for headers).
+    pub fn reader(&mut self) -> &mut dyn Read {
+        match self {
+            Input::File(f) => f,
+            Input::Stream(s) => s,
+        }
     }
-    Ok(Box::new(file))
+
+    /// The rest of the input, from the current position, as a pipeline
+    /// source.
+    pub fn source(&mut self) -> Result<Source<'_, &mut (dyn Read + Send)>> {
+        match self {
+            Input::File(file) => {
+                let offset = file.stream_position().context("cannot read the input")?;
+                let len = file.metadata().context("cannot read the input")?.len();
+                Ok(Source::File {
+                    file,
+                    offset,
+                    len: len.saturating_sub(offset),
+                })
+            }
+            Input::Stream(s) => Ok(Source::Stream(&mut **s)),
+        }
+    }
 }
 
 /// An output file under construction. Dropping it without [`commit`]
