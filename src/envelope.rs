@@ -6,7 +6,7 @@
 //!
 //! Only `Read`/`Write` here: temp files, fsync and renames belong to the CLI.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 
 use rand::{CryptoRng, RngCore};
 
@@ -57,7 +57,7 @@ pub enum EnvelopeError {
 /// inconsistent archive.
 pub fn encrypt<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
     input: Source<'_, R>,
-    mut output: W,
+    output: W,
     keyset: &PublicKeyset,
     metadata: Option<&FileMetadata>,
     threads: usize,
@@ -66,6 +66,9 @@ pub fn encrypt<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
     let dek = DataKey::random(rng);
     let header = build_header(keyset, &dek, metadata, rng)?;
     let header_bytes = header.to_bytes()?;
+    // Header, salt and commitment, and a small file's only chunk leave in
+    // one write; large writes pass straight through.
+    let mut output = BufWriter::with_capacity(64 * 1024, output);
     output
         .write_all(&header_bytes)
         .map_err(EnvelopeError::Write)?;
@@ -90,7 +93,9 @@ pub fn encrypt<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
             });
         }
     }
-    output.flush().map_err(EnvelopeError::Write)?;
+    let output = output
+        .into_inner()
+        .map_err(|e| EnvelopeError::Write(e.into_error()))?;
     Ok((output, total))
 }
 

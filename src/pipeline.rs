@@ -119,12 +119,13 @@ pub fn encrypt<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
     rng: &mut G,
 ) -> Result<u64, PipelineError> {
     if threads <= 1 {
+        let buffer_len = copy_buffer_len(&source);
         let mut counted = CountingReader {
             inner: sequential(source)?,
             count: 0,
         };
         let mut reader = EncryptReader::<_>::new(&mut counted, dek.expose(), context, rng);
-        copy(&mut reader, &mut output)?;
+        copy(&mut reader, &mut output, buffer_len)?;
         return Ok(counted.count);
     }
     let (key, prefix) = StreamKey::<DefaultCipher>::new_message(dek.expose(), context, rng);
@@ -144,10 +145,11 @@ pub fn decrypt<R: Read + Send, W: Write>(
     threads: usize,
 ) -> Result<u64, PipelineError> {
     if threads <= 1 {
+        let buffer_len = copy_buffer_len(&source);
         let input = sequential(source)?;
         let mut reader =
             DecryptReader::<_>::new(input, dek.expose(), context).map_err(split_read_error)?;
-        return copy(&mut reader, &mut output);
+        return copy(&mut reader, &mut output, buffer_len);
     }
     let mut prefix = [0u8; PREFIX_LEN];
     let source = match source {
@@ -245,8 +247,25 @@ fn open_segment(key: &StreamKey<DefaultCipher>, seg: &mut Segment) -> Result<(),
     Ok(())
 }
 
-fn copy<R: Read, W: Write>(reader: &mut R, output: &mut W) -> Result<u64, PipelineError> {
-    let mut buf = vec![0u8; COPY_BUFFER];
+/// Copy buffer for the single-threaded path: room for whole encrypted
+/// chunks (the readers' zero-copy path), but no bigger than the data, so a
+/// 4 KiB file does not pay for zeroing 256 KiB twice.
+fn copy_buffer_len<R>(source: &Source<'_, R>) -> usize {
+    match source {
+        Source::File { len, .. } => {
+            let needed = usize::try_from(crate::stream::encrypted_len(*len)).unwrap_or(COPY_BUFFER);
+            needed.clamp(ENCRYPTED_CHUNK_SIZE, COPY_BUFFER)
+        }
+        Source::Stream(_) => COPY_BUFFER,
+    }
+}
+
+fn copy<R: Read, W: Write>(
+    reader: &mut R,
+    output: &mut W,
+    buffer_len: usize,
+) -> Result<u64, PipelineError> {
+    let mut buf = vec![0u8; buffer_len];
     let mut total = 0u64;
     loop {
         let n = reader.read(&mut buf).map_err(split_read_error)?;

@@ -498,8 +498,10 @@ impl<R: Read, C: ChunkCipher> EncryptReader<R, C> {
         rng: &mut G,
     ) -> Self {
         let (key, prefix) = StreamKey::new_message(input_key, context, rng);
-        let mut buf = Zeroizing::new(vec![0u8; ENCRYPTED_CHUNK_SIZE]);
-        buf[..PREFIX_LEN].copy_from_slice(&prefix);
+        // Holds the prefix until it is read; grows to a chunk only if the
+        // caller reads in pieces smaller than a chunk (small files stay
+        // cheap).
+        let buf = Zeroizing::new(prefix.to_vec());
         Self {
             inner,
             key,
@@ -538,6 +540,7 @@ impl<R: Read, C: ChunkCipher> Read for EncryptReader<R, C> {
         }
         if out.len() < ENCRYPTED_CHUNK_SIZE {
             let mut buf = std::mem::take(&mut *self.buf);
+            buf.resize(ENCRYPTED_CHUNK_SIZE, 0);
             let sealed = self.seal_next(&mut buf);
             *self.buf = buf;
             self.pos = 0;
@@ -609,7 +612,8 @@ impl<R: Read, C: ChunkCipher> DecryptReader<R, C> {
         Ok(Self {
             inner,
             key,
-            buf: Zeroizing::new(vec![0u8; ENCRYPTED_CHUNK_SIZE]),
+            // Allocated on the first read smaller than a chunk.
+            buf: Zeroizing::new(Vec::new()),
             pos: 0,
             end: 0,
             index: 0,
@@ -669,6 +673,7 @@ impl<R: Read, C: ChunkCipher> Read for DecryptReader<R, C> {
         if out.len() < ENCRYPTED_CHUNK_SIZE {
             // Small reads go through the internal buffer.
             let mut buf = std::mem::take(&mut *self.buf);
+            buf.resize(ENCRYPTED_CHUNK_SIZE, 0);
             let opened = self.open_next(&mut buf);
             *self.buf = buf;
             self.pos = 0;

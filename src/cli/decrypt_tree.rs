@@ -79,7 +79,7 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
                     continue;
                 }
                 let shown = job.pending.tree_rel.display().to_string();
-                match decrypt_one(settings, args, dest, &job) {
+                match decrypt_one(settings, args, dest, &job, run) {
                     Ok(bytes) => run.done(bytes),
                     Err(e) => run.fail(&shown, &e),
                 }
@@ -290,6 +290,7 @@ fn decrypt_one(
     args: &DecryptArgs,
     dest_root: &Path,
     job: &Job,
+    run: &Run,
 ) -> Result<u64> {
     let pending = &job.pending;
     let metadata = pending.header.metadata(&job.dek)?;
@@ -317,6 +318,6 @@ fn decrypt_one(
     let threads = threads_for(settings, pending.plaintext_len);
     let bytes = envelope::decrypt_body(&pending.header, &job.dek, source, output.file(), threads)?;
     let (mode, mtime) = metadata.map(|m| (m.mode, m.mtime)).unwrap_or_default();
-    output.commit(mode, mtime)?;
+    run.commit(output, mode, mtime)?;
     Ok(bytes)
 }

@@ -11,7 +11,6 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use rand::rngs::OsRng;
 
 use super::args::EncryptArgs;
 use super::encrypt::metadata_from;
@@ -83,7 +82,7 @@ pub fn run(settings: &Settings, args: &EncryptArgs, keyset: &PublicKeyset) -> Re
                     continue;
                 }
                 let rel = job.rel.display().to_string();
-                match encrypt_one(settings, args, keyset, out, &job) {
+                match encrypt_one(settings, args, keyset, out, &job, run) {
                     Ok(Some(bytes)) => run.done(bytes),
                     Ok(None) => run.unchanged(job.metadata.size),
                     Err(e) => run.fail(&rel, &e),
@@ -215,6 +214,7 @@ fn encrypt_one(
     keyset: &PublicKeyset,
     out: &Path,
     job: &Job,
+    run: &Run,
 ) -> Result<Option<u64>> {
     let mut name = job.rel.file_name().unwrap_or_default().to_os_string();
     name.push(SUFFIX);
@@ -239,11 +239,13 @@ fn encrypt_one(
         keyset,
         Some(&job.metadata),
         threads,
-        &mut OsRng,
+        // ChaCha seeded from the OS, per thread: one getrandom per thread
+        // rather than several per file.
+        &mut rand::thread_rng(),
     )?;
     // The output carries the source's mtime: with its exact expected
     // length, that is how --skip-unchanged recognises it later.
-    output.commit(None, job.metadata.mtime)?;
+    run.commit(output, None, job.metadata.mtime)?;
     Ok(Some(bytes))
 }
 

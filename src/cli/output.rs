@@ -128,7 +128,7 @@ impl AtomicFile {
             .file_name()
             .with_context(|| format!("{} is not a file name", target.display()))?;
         let mut suffix = [0u8; 6];
-        rand::rngs::OsRng.fill_bytes(&mut suffix);
+        rand::thread_rng().fill_bytes(&mut suffix);
         let temp = dir.join(format!(
             ".{}{}{}",
             name.to_string_lossy(),
@@ -163,7 +163,20 @@ impl AtomicFile {
 
     /// Flushes, fsyncs and moves the file into place (and fsyncs the
     /// directory so the rename itself survives a crash).
-    pub fn commit(mut self, mode: Option<u32>, mtime: Option<(i64, u32)>) -> Result<()> {
+    pub fn commit(self, mode: Option<u32>, mtime: Option<(i64, u32)>) -> Result<()> {
+        let dir = self.move_into_place(mode, mtime)?;
+        sync_dir(&dir);
+        Ok(())
+    }
+
+    /// Like [`commit`](Self::commit) but leaves the directory fsync to the
+    /// caller, which returns the directory: a tree run syncs each directory
+    /// once at the end instead of once per file.
+    pub fn commit_deferred(self, mode: Option<u32>, mtime: Option<(i64, u32)>) -> Result<PathBuf> {
+        self.move_into_place(mode, mtime)
+    }
+
+    fn move_into_place(mut self, mode: Option<u32>, mtime: Option<(i64, u32)>) -> Result<PathBuf> {
         let file = self
             .file
             .take()
@@ -216,18 +229,11 @@ impl AtomicFile {
                 })?,
             }
         }
-        if let Some(dir) = self.target.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
         self.temp = PathBuf::new();
-        Ok(())
+        Ok(match self.target.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        })
     }
 }
 
@@ -237,6 +243,13 @@ impl Drop for AtomicFile {
             self.file.take();
             let _ = fs::remove_file(&self.temp);
         }
+    }
+}
+
+/// Makes renames in `dir` durable (best effort: some file systems refuse).
+pub fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
     }
 }
 

@@ -5,6 +5,7 @@
 //! Failures are per file: each is named on stderr as it happens, the rest
 //! of the tree is still processed, and the run exits 1 at the end.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::IsTerminal;
 use std::path::{Component, Path, PathBuf};
@@ -16,7 +17,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use super::output::TEMP_MARKER;
+use super::output::{sync_dir, AtomicFile, TEMP_MARKER};
 use super::{warn, Settings};
 
 /// Files at least this large are split across all workers by chunk; smaller
@@ -64,6 +65,8 @@ pub struct Summary {
 #[derive(Debug)]
 pub struct Run {
     summary: Mutex<Summary>,
+    /// Directories that received files; fsynced once at the end.
+    dirs: Mutex<BTreeSet<PathBuf>>,
     progress: Option<ProgressBar>,
     started: Instant,
     interrupted: Arc<AtomicBool>,
@@ -92,6 +95,7 @@ impl Run {
                 operation,
                 ..Summary::default()
             }),
+            dirs: Mutex::default(),
             progress,
             started: Instant::now(),
             interrupted: interrupt_flag(),
@@ -117,6 +121,21 @@ impl Run {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
+    }
+
+    /// Commits a finished output file; its directory is synced at the end.
+    pub fn commit(
+        &self,
+        file: AtomicFile,
+        mode: Option<u32>,
+        mtime: Option<(i64, u32)>,
+    ) -> Result<()> {
+        let dir = file.commit_deferred(mode, mtime)?;
+        self.dirs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(dir);
+        Ok(())
     }
 
     /// A file was written.
@@ -183,6 +202,9 @@ impl Run {
             bar.finish_and_clear();
         }
         let interrupted = self.interrupted();
+        for dir in self.dirs.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            sync_dir(&dir);
+        }
         let mut summary = self.summary.into_inner().unwrap_or_else(|p| p.into_inner());
         summary.seconds = self.started.elapsed().as_secs_f64();
         if json {
