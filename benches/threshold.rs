@@ -29,9 +29,12 @@ fn main() {
     }
     let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).expect("deal");
     let share = &shares[0];
-    let blinded: Vec<RistrettoPoint> = (0..MAX_BATCH).map(|_| RistrettoPoint::random(&mut OsRng)).collect();
+    let blinded: Vec<RistrettoPoint> = (0..MAX_BATCH)
+        .map(|_| RistrettoPoint::random(&mut OsRng))
+        .collect();
     let evaluate = best_of(5, || {
-        blind_evaluate_batch(share.value(), &share.public_share(), &blinded, &mut OsRng).expect("evaluate");
+        blind_evaluate_batch(share.value(), &share.public_share(), &blinded, &mut OsRng)
+            .expect("evaluate");
     });
     println!(
         "server evaluate, batch of {MAX_BATCH}: {:.1} ms = {:.0} elements/s on one core",
@@ -39,8 +42,13 @@ fn main() {
         MAX_BATCH as f64 / evaluate.as_secs_f64()
     );
 
-    let keys: Vec<DataKey> = (0..MAX_BATCH).map(|_| DataKey::random(&mut OsRng)).collect();
-    let stanzas: Vec<_> = keys.iter().map(|k| encapsulate(&keyset, k, &mut OsRng)).collect();
+    let keys: Vec<DataKey> = (0..MAX_BATCH)
+        .map(|_| DataKey::random(&mut OsRng))
+        .collect();
+    let stanzas: Vec<_> = keys
+        .iter()
+        .map(|k| encapsulate(&keyset, k, &mut OsRng))
+        .collect();
     let refs: Vec<_> = stanzas.iter().collect();
     let service = LocalKeyService::new(shares.clone());
     let total = best_of(3, || {

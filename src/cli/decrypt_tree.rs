@@ -16,7 +16,7 @@ use rand::rngs::OsRng;
 use super::args::DecryptArgs;
 use super::decrypt::report_faults;
 use super::encrypt_tree::SUFFIX;
-use super::output::{AtomicFile, TEMP_MARKER};
+use super::output::{is_temp_name, AtomicFile};
 use super::tree::{create_dirs_inside, mtime_of, remove_stale_temp_files, threads_for, Run};
 use super::{Settings, UsageError};
 use crate::client::config::{Config, ResolvedKeyset};
@@ -58,6 +58,22 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
     }
     let config = settings.load_config()?;
     fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
+    let enc_canon = enc
+        .canonicalize()
+        .with_context(|| format!("cannot read {}", enc.display()))?;
+    let dest_canon = dest
+        .canonicalize()
+        .with_context(|| format!("cannot read {}", dest.display()))?;
+    if enc_canon == dest_canon {
+        bail!(UsageError::new(
+            "the destination must differ from the encrypted directory"
+        ));
+    }
+    // A destination inside the encrypted tree must not be walked as input.
+    let inner_dest = dest_canon
+        .strip_prefix(&enc_canon)
+        .ok()
+        .map(Path::to_path_buf);
     remove_stale_temp_files(dest);
 
     let json = args.tree.json;
@@ -85,9 +101,15 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
                 }
             });
         }
-        let walked = walk_and_unwrap(settings, args, enc, dest, &run, &mut keysets, |job| {
-            tx.send(job).is_ok()
-        });
+        let walked = walk_and_unwrap(
+            settings,
+            args,
+            (enc, inner_dest.as_deref()),
+            dest,
+            &run,
+            &mut keysets,
+            |job| tx.send(job).is_ok(),
+        );
         drop(tx);
         walked
     });
@@ -134,7 +156,7 @@ impl<'a> Keysets<'a> {
 fn walk_and_unwrap(
     settings: &Settings,
     args: &DecryptArgs,
-    enc: &Path,
+    (enc, inner_dest): (&Path, Option<&Path>),
     dest: &Path,
     run: &Run,
     keysets: &mut Keysets<'_>,
@@ -143,7 +165,9 @@ fn walk_and_unwrap(
     let mut batch: Vec<Pending> = Vec::new();
     let entries = walkdir::WalkDir::new(enc)
         .follow_links(false)
-        .sort_by_file_name();
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| inner_dest.is_none() || e.path().strip_prefix(enc).ok() != inner_dest);
     for entry in entries {
         if run.interrupted() {
             return Ok(());
@@ -174,7 +198,7 @@ fn walk_and_unwrap(
             continue;
         }
         let name = entry.file_name().to_string_lossy();
-        if name.contains(TEMP_MARKER) {
+        if is_temp_name(&name) {
             continue;
         }
         if !kind.is_file() || !name.ends_with(SUFFIX) {

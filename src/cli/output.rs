@@ -13,8 +13,17 @@ use rand::RngCore;
 use super::UsageError;
 use crate::envelope::Source;
 
-/// Suffix of in-progress output files; a rerun or the user may delete them.
+/// Marks in-progress output files: `.NAME.shardlock-tmp-` + 12 hex digits.
 pub const TEMP_MARKER: &str = ".shardlock-tmp-";
+
+/// Whether `name` is exactly one of our temporary files (and not a user's
+/// file that merely contains the marker).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.')
+        && name.rsplit_once(TEMP_MARKER).is_some_and(|(_, suffix)| {
+            suffix.len() == 12 && suffix.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+}
 
 /// `None` or `-` means the standard stream.
 pub fn is_std_stream(path: Option<&Path>) -> bool {
@@ -325,6 +334,14 @@ impl Output {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_exact_temp_names_count_as_temp_files() {
+        assert!(is_temp_name(".a.txt.shardlock-tmp-0123456789ab"));
+        assert!(!is_temp_name(".a.txt.shardlock-tmp-0123456789ab.slock"));
+        assert!(!is_temp_name("a.txt.shardlock-tmp-0123456789ab"));
+        assert!(!is_temp_name(".a.txt.shardlock-tmp-xyz"));
+    }
 
     #[test]
     fn an_uncommitted_file_leaves_nothing_behind() {

@@ -17,7 +17,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use super::output::{sync_dir, AtomicFile, TEMP_MARKER};
+use super::output::{is_temp_name, sync_dir, AtomicFile};
 use super::{warn, Settings};
 
 /// Files at least this large are split across all workers by chunk; smaller
@@ -53,7 +53,8 @@ pub struct Summary {
     pub bytes: u64,
     /// Files left alone because their output is up to date.
     pub unchanged: u64,
-    /// Entries skipped on purpose (symlinks, devices, excluded...).
+    /// Entries skipped on purpose (symlinks, sockets, devices, non-.slock
+    /// files in a restore). `--exclude`d paths are not listed.
     pub skipped: Vec<PathReason>,
     /// Files that failed.
     pub failed: Vec<PathReason>,
@@ -333,7 +334,7 @@ pub fn remove_stale_temp_files(dir: &Path) {
         .flatten()
     {
         let name = entry.file_name().to_string_lossy();
-        if entry.file_type().is_file() && name.starts_with('.') && name.contains(TEMP_MARKER) {
+        if entry.file_type().is_file() && is_temp_name(&name) {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -371,10 +372,10 @@ mod tests {
     fn stale_temp_files_are_removed_and_nothing_else() {
         let tmp = tempfile::tempdir().unwrap();
         fs::create_dir(tmp.path().join("d")).unwrap();
-        let stale = tmp
-            .path()
-            .join("d")
-            .join(format!(".f.slock{TEMP_MARKER}abc"));
+        let stale = tmp.path().join("d").join(format!(
+            ".f.slock{}0123456789ab",
+            super::super::output::TEMP_MARKER
+        ));
         fs::write(&stale, b"x").unwrap();
         fs::write(tmp.path().join("d/keep.slock"), b"y").unwrap();
         remove_stale_temp_files(tmp.path());

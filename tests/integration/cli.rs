@@ -25,7 +25,7 @@ use shardlock::format::hex_string;
 use shardlock::server::State;
 use shardlock::threshold::kem::deal;
 
-const BIN: &str = env!("CARGO_BIN_EXE_shardlock");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_shardlock");
 /// Name of the keyset `dev-cluster` writes, and of its client on each node.
 const DEV_KEYSET: &str = "dev";
 const DEV_CLIENT: &str = "dev-client";
@@ -37,20 +37,20 @@ const CHUNK: usize = 16384;
 // Running the binary.
 
 /// What a finished command left behind.
-struct Out {
+pub(crate) struct Out {
     status: ExitStatus,
-    stdout: Vec<u8>,
-    stderr: String,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: String,
 }
 
 impl Out {
-    fn code(&self) -> Option<i32> {
+    pub(crate) fn code(&self) -> Option<i32> {
         self.status.code()
     }
 
     /// Asserts the exit code, showing stderr when it is wrong.
     #[track_caller]
-    fn expect_code(&self, code: i32) -> &Self {
+    pub(crate) fn expect_code(&self, code: i32) -> &Self {
         assert_eq!(
             self.code(),
             Some(code),
@@ -65,7 +65,7 @@ impl Out {
     }
 
     /// The non-empty stderr lines.
-    fn stderr_lines(&self) -> Vec<&str> {
+    pub(crate) fn stderr_lines(&self) -> Vec<&str> {
         self.stderr
             .lines()
             .filter(|l| !l.trim().is_empty())
@@ -87,7 +87,7 @@ impl Out {
 }
 
 /// Kills a child on drop unless it has been waited for.
-struct ChildGuard(Option<Child>);
+pub(crate) struct ChildGuard(pub(crate) Option<Child>);
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
@@ -100,7 +100,7 @@ impl Drop for ChildGuard {
 
 /// A `shardlock` command with an environment that cannot reach the
 /// developer's own configuration or admin token.
-fn shardlock<I, S>(args: I) -> Command
+pub(crate) fn shardlock<I, S>(args: I) -> Command
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
@@ -116,7 +116,7 @@ where
 
 /// Runs `cmd` to completion (stdin: `input`, else /dev/null), feeding and
 /// draining the pipes concurrently; kills it if it outlives the timeout.
-fn exec(mut cmd: Command, input: Option<Vec<u8>>) -> Out {
+pub(crate) fn exec(mut cmd: Command, input: Option<Vec<u8>>) -> Out {
     cmd.stdin(if input.is_some() {
         Stdio::piped()
     } else {
@@ -168,7 +168,7 @@ fn exec(mut cmd: Command, input: Option<Vec<u8>>) -> Out {
     }
 }
 
-fn run<I, S>(args: I) -> Out
+pub(crate) fn run<I, S>(args: I) -> Out
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
@@ -256,7 +256,7 @@ fn alive(pid: u32, marker: &Path) -> bool {
     }
 }
 
-fn random_bytes(len: usize) -> Vec<u8> {
+pub(crate) fn random_bytes(len: usize) -> Vec<u8> {
     let mut data = vec![0u8; len];
     OsRng.fill_bytes(&mut data);
     data
@@ -287,7 +287,7 @@ fn write_private(path: &Path, bytes: &[u8]) {
 }
 
 /// The length of a shardlock header, from its preamble.
-fn header_len(file: &[u8]) -> usize {
+pub(crate) fn header_len(file: &[u8]) -> usize {
     u32::from_be_bytes(file[10..14].try_into().expect("preamble")) as usize
 }
 
@@ -311,7 +311,7 @@ fn dev_keyset_id(config: &Path) -> String {
 // ---------------------------------------------------------------------------
 // A dev-cluster child process.
 
-struct Cluster {
+pub(crate) struct Cluster {
     /// Taken by [`Cluster::stop`] so a test can keep its files.
     tmp: Option<tempfile::TempDir>,
     dir: PathBuf,
@@ -324,7 +324,7 @@ struct Cluster {
 impl Cluster {
     /// `shardlock dev-cluster --dir D --nodes n --threshold t`, returning
     /// once it prints its ready line.
-    fn start(nodes: u16, threshold: u16) -> Self {
+    pub(crate) fn start(nodes: u16, threshold: u16) -> Self {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().join("cluster");
         fs::create_dir(tmp.path().join("work")).expect("work dir");
@@ -385,12 +385,12 @@ impl Cluster {
         fs::read_to_string(self.root().join("dev-cluster.log")).unwrap_or_default()
     }
 
-    fn config(&self) -> PathBuf {
+    pub(crate) fn config(&self) -> PathBuf {
         self.dir.join("config.toml")
     }
 
     /// A scratch directory for the test's files.
-    fn work(&self) -> PathBuf {
+    pub(crate) fn work(&self) -> PathBuf {
         self.root().join("work")
     }
 
@@ -403,7 +403,7 @@ impl Cluster {
         text.trim().parse().ok()
     }
 
-    fn url(&self, k: u16) -> String {
+    pub(crate) fn url(&self, k: u16) -> String {
         let config = Config::load(&self.config()).expect("load config");
         let entry = config.entry(DEV_KEYSET).expect("dev keyset");
         entry
@@ -430,7 +430,7 @@ impl Cluster {
     }
 
     /// `kill -9` node `k`, then waits until its port refuses connections.
-    fn kill_node(&self, k: u16) {
+    pub(crate) fn kill_node(&self, k: u16) {
         let url = self.url(k);
         kill("-9", self.pid(k).expect("node pid"));
         let addr = url.trim_start_matches("https://").to_string();
@@ -444,7 +444,7 @@ impl Cluster {
     /// SIGTERM, then: dev-cluster exits 0, every pid file is removed and no
     /// node process is left. Returns the temporary directory (files stay
     /// until it is dropped).
-    fn stop(mut self) -> tempfile::TempDir {
+    pub(crate) fn stop(mut self) -> tempfile::TempDir {
         let mut child = self.child.take().expect("running");
         kill("-TERM", child.id());
         let deadline = Instant::now() + Duration::from_secs(15);
@@ -504,7 +504,7 @@ impl Drop for Cluster {
 }
 
 /// Writes `data` at `path` with a recognisable mode and mtime.
-fn write_sample(path: &Path, data: &[u8], mode: u32, mtime: (u64, u32)) {
+pub(crate) fn write_sample(path: &Path, data: &[u8], mode: u32, mtime: (u64, u32)) {
     fs::write(path, data).expect("write sample");
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
     let time = std::time::UNIX_EPOCH + Duration::new(mtime.0, mtime.1);
@@ -1010,7 +1010,7 @@ fn tampered_truncated_and_foreign_files_fail_with_one_line_and_no_output() {
 
 /// A config for a freshly dealt keyset whose servers do not exist: enough
 /// to encrypt offline.
-fn offline_config(path: &Path) {
+pub(crate) fn offline_config(path: &Path) {
     let (public, _shares) = deal(2, &[1, 2, 3], &mut OsRng).expect("deal");
     let servers = (1..=3u16)
         .map(|k| ServerEntry {

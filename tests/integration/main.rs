@@ -5,3 +5,4 @@ mod cli;
 mod docs;
 mod network;
 mod support;
+mod tree;
