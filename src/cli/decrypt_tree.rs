@@ -7,8 +7,6 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::sync_channel;
-use std::sync::Mutex;
 
 use anyhow::{anyhow, bail, Context, Result};
 use rand::rngs::OsRng;
@@ -17,7 +15,9 @@ use super::args::DecryptArgs;
 use super::decrypt::report_faults;
 use super::encrypt_tree::SUFFIX;
 use super::output::{is_temp_name, AtomicFile};
-use super::tree::{create_dirs_inside, mtime_of, remove_stale_temp_files, threads_for, Run};
+use super::tree::{
+    create_dirs_inside, mtime_of, parallel, remove_stale_temp_files, threads_for, Run,
+};
 use super::{Settings, UsageError};
 use crate::client::config::{Config, ResolvedKeyset};
 use crate::client::http::HttpKeyService;
@@ -78,41 +78,33 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
 
     let json = args.tree.json;
     let run = Run::start(settings, "decrypt", json);
-    let (tx, rx) = sync_channel::<Job>(2 * MAX_BATCH);
-    let rx = Mutex::new(rx);
     let mut keysets = Keysets::new(settings, &config);
-    let result = std::thread::scope(|scope| {
-        for _ in 0..settings.jobs {
-            let rx = &rx;
-            let run = &run;
-            scope.spawn(move || loop {
-                let next = match rx.lock() {
-                    Ok(guard) => guard.recv(),
-                    Err(_) => return,
-                };
-                let Ok(job) = next else { return };
-                if run.interrupted() {
-                    continue;
-                }
-                let shown = job.pending.tree_rel.display().to_string();
-                match decrypt_one(settings, args, dest, &job, run) {
-                    Ok(bytes) => run.done(bytes),
-                    Err(e) => run.fail(&shown, &e),
-                }
-            });
-        }
-        let walked = walk_and_unwrap(
-            settings,
-            args,
-            (enc, inner_dest.as_deref()),
-            dest,
-            &run,
-            &mut keysets,
-            |job| tx.send(job).is_ok(),
-        );
-        drop(tx);
-        walked
-    });
+    // Room for two batches: the walker reads headers and unwraps the next
+    // batch's keys while the workers decrypt the previous one.
+    let result = parallel(
+        settings.jobs,
+        2 * MAX_BATCH,
+        |send| {
+            walk_and_unwrap(
+                settings,
+                args,
+                (enc, inner_dest.as_deref()),
+                dest,
+                &run,
+                &mut keysets,
+                send,
+            )
+        },
+        |job: Job| {
+            if run.interrupted() {
+                return;
+            }
+            match decrypt_one(settings, args, dest, &job, &run) {
+                Ok(bytes) => run.done(bytes),
+                Err(e) => run.fail(&job.pending.tree_rel.display().to_string(), &e),
+            }
+        },
+    );
     if let Err(fatal) = result {
         // Too few servers: every remaining file would fail the same way.
         let _ = run.finish(settings, json);
@@ -160,7 +152,7 @@ fn walk_and_unwrap(
     dest: &Path,
     run: &Run,
     keysets: &mut Keysets<'_>,
-    mut send: impl FnMut(Job) -> bool,
+    send: &mut dyn FnMut(Job) -> bool,
 ) -> Result<()> {
     let mut batch: Vec<Pending> = Vec::new();
     let entries = walkdir::WalkDir::new(enc)
@@ -217,18 +209,12 @@ fn walk_and_unwrap(
             Err(e) => run.fail(&shown, &e),
         }
         if batch.len() == MAX_BATCH
-            && !unwrap_batch(
-                settings,
-                std::mem::take(&mut batch),
-                run,
-                keysets,
-                &mut send,
-            )?
+            && !unwrap_batch(settings, std::mem::take(&mut batch), run, keysets, send)?
         {
             return Ok(());
         }
     }
-    unwrap_batch(settings, batch, run, keysets, &mut send)?;
+    unwrap_batch(settings, batch, run, keysets, send)?;
     Ok(())
 }
 
@@ -267,7 +253,7 @@ fn unwrap_batch(
     batch: Vec<Pending>,
     run: &Run,
     keysets: &mut Keysets<'_>,
-    send: &mut impl FnMut(Job) -> bool,
+    send: &mut dyn FnMut(Job) -> bool,
 ) -> Result<bool> {
     let mut groups: BTreeMap<[u8; 32], Vec<Pending>> = BTreeMap::new();
     for pending in batch {

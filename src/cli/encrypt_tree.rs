@@ -6,8 +6,6 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::sync_channel;
-use std::sync::Mutex;
 
 use anyhow::{bail, Context, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -16,7 +14,7 @@ use super::args::EncryptArgs;
 use super::encrypt::metadata_from;
 use super::output::AtomicFile;
 use super::tree::{
-    create_dirs_inside, mtime_of, path_bytes, remove_stale_temp_files, threads_for, Run,
+    create_dirs_inside, mtime_of, parallel, path_bytes, remove_stale_temp_files, threads_for, Run,
 };
 use super::{Settings, UsageError};
 use crate::envelope::{self, sealed_len, Source};
@@ -66,34 +64,21 @@ pub fn run(settings: &Settings, args: &EncryptArgs, keyset: &PublicKeyset) -> Re
     if run.wants_total() {
         run.set_total_bytes(total_bytes(src, &excludes));
     }
-    let (tx, rx) = sync_channel::<Job>(4 * settings.jobs);
-    let rx = Mutex::new(rx);
-    std::thread::scope(|scope| {
-        for _ in 0..settings.jobs {
-            let rx = &rx;
-            let run = &run;
-            scope.spawn(move || loop {
-                let next = match rx.lock() {
-                    Ok(guard) => guard.recv(),
-                    Err(_) => return,
-                };
-                let Ok(job) = next else { return };
-                if run.interrupted() {
-                    continue;
-                }
-                let rel = job.rel.display().to_string();
-                match encrypt_one(settings, args, keyset, out, &job, run) {
-                    Ok(Some(bytes)) => run.done(bytes),
-                    Ok(None) => run.unchanged(job.metadata.size),
-                    Err(e) => run.fail(&rel, &e),
-                }
-            });
-        }
-        walk(src, &src_canon, &out_canon, &excludes, out, &run, |job| {
-            tx.send(job).is_ok()
-        });
-        drop(tx);
-    });
+    parallel(
+        settings.jobs,
+        64 * settings.jobs,
+        |send| walk(src, &src_canon, &out_canon, &excludes, out, &run, send),
+        |job: Job| {
+            if run.interrupted() {
+                return;
+            }
+            match encrypt_one(settings, args, keyset, out, &job, &run) {
+                Ok(Some(bytes)) => run.done(bytes),
+                Ok(None) => run.unchanged(job.metadata.size),
+                Err(e) => run.fail(&job.rel.display().to_string(), &e),
+            }
+        },
+    );
     run.finish(settings, json)
 }
 
@@ -140,7 +125,7 @@ fn walk(
     excludes: &GlobSet,
     out: &Path,
     run: &Run,
-    mut send: impl FnMut(Job) -> bool,
+    send: &mut dyn FnMut(Job) -> bool,
 ) {
     // The output tree may live inside the source; never encrypt it again.
     let inner_out = out_canon
@@ -222,9 +207,7 @@ fn encrypt_one(
     if args.tree.skip_unchanged && is_unchanged(&dest, &job.metadata) {
         return Ok(None);
     }
-    if let Some(parent) = job.rel.parent() {
-        create_dirs_inside(out, parent)?;
-    }
+    // The walker created the parent directory before it reached this file.
     let mut output = AtomicFile::create(&dest, args.force || args.tree.skip_unchanged)?;
     let input = File::open(&job.path).context("cannot open")?;
     let threads = threads_for(settings, job.metadata.size);

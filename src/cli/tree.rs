@@ -33,6 +33,54 @@ pub fn threads_for(settings: &Settings, size: u64) -> usize {
     }
 }
 
+/// Items per hand-off between the walker and the workers: one channel
+/// operation (and maybe a thread wake-up) per file would cost more than
+/// encrypting a small file.
+const HANDOFF_BATCH: usize = 16;
+
+/// Runs `work` on `jobs` threads over the items `produce` emits (through
+/// the `send` callback it is given, which returns false once the workers
+/// are gone), and returns what `produce` returns. Items travel in small
+/// batches through a queue of about `queue` items, so memory stays bounded
+/// whatever the number of files.
+pub fn parallel<T: Send, R>(
+    jobs: usize,
+    queue: usize,
+    produce: impl FnOnce(&mut dyn FnMut(T) -> bool) -> R,
+    work: impl Fn(T) + Sync,
+) -> R {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<T>>((queue / HANDOFF_BATCH).max(1));
+    let rx = Mutex::new(rx);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let (rx, work) = (&rx, &work);
+            scope.spawn(move || loop {
+                let next = match rx.lock() {
+                    Ok(guard) => guard.recv(),
+                    Err(_) => return,
+                };
+                let Ok(batch) = next else { return };
+                batch.into_iter().for_each(work);
+            });
+        }
+        let mut pending = Vec::with_capacity(HANDOFF_BATCH);
+        let mut open = true;
+        let result = produce(&mut |item| {
+            pending.push(item);
+            if pending.len() == HANDOFF_BATCH {
+                let full = std::mem::replace(&mut pending, Vec::with_capacity(HANDOFF_BATCH));
+                open = tx.send(full).is_ok();
+            }
+            open
+        });
+        if !pending.is_empty() {
+            let _ = tx.send(pending);
+        }
+        drop(tx);
+        result
+    })
+}
+
 /// A path that was skipped or failed, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct PathReason {
