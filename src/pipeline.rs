@@ -26,7 +26,7 @@ use zeroize::Zeroize;
 
 use crate::secret::DataKey;
 use crate::stream::{
-    DecryptReader, DefaultCipher, EncryptReader, StreamError, StreamKey, CHUNK_SIZE,
+    read_full, DecryptReader, DefaultCipher, EncryptReader, StreamError, StreamKey, CHUNK_SIZE,
     ENCRYPTED_CHUNK_SIZE, PREFIX_LEN, TAG_LEN,
 };
 
@@ -51,20 +51,6 @@ pub enum PipelineError {
     /// The ciphertext is invalid.
     #[error(transparent)]
     Stream(#[from] StreamError),
-}
-
-/// Reads into `buf` until full or end of input.
-fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 /// The stream errors the sequential readers wrap in `io::Error`.

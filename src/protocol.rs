@@ -91,6 +91,20 @@ pub struct PublicShare {
     pub public_share: String,
 }
 
+impl PublicShare {
+    /// Every participant's public share of `keyset`, in participant order.
+    pub fn all_of(keyset: &crate::threshold::kem::PublicKeyset) -> Vec<PublicShare> {
+        keyset
+            .shares()
+            .iter()
+            .map(|(participant, k)| PublicShare {
+                participant: *participant,
+                public_share: b64_element(k),
+            })
+            .collect()
+    }
+}
+
 /// `PUT /v1/admin/keys/{keyset_id}` (admin): installs this server's share.
 /// The server recomputes the keyset id from the public parts, checks that
 /// the public shares are consistent and that `share·G` is its own public

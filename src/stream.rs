@@ -556,7 +556,7 @@ impl<R: Read, C: ChunkCipher> Read for EncryptReader<R, C> {
 }
 
 /// Reads into `buf` until it is full or the input ends; returns the count.
-fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_full<R: Read + ?Sized>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {

@@ -874,14 +874,7 @@ pub fn install_share_request(keyset: &PublicKeyset, share: &SecretShare) -> Inst
         participant: share.id(),
         threshold: keyset.threshold(),
         group_key: b64_element(keyset.group_key()),
-        public_shares: keyset
-            .shares()
-            .iter()
-            .map(|(participant, k)| PublicShare {
-                participant: *participant,
-                public_share: b64_element(k),
-            })
-            .collect(),
+        public_shares: PublicShare::all_of(keyset),
         share: b64(share.value().to_bytes().expose()),
     }
 }

@@ -246,15 +246,7 @@ impl InstalledKey {
             threshold: self.keyset.threshold(),
             group_key: b64_element(self.keyset.group_key()),
             share: b64(self.share.value().to_bytes().expose()),
-            public_shares: self
-                .keyset
-                .shares()
-                .iter()
-                .map(|(id, k)| PublicShare {
-                    participant: *id,
-                    public_share: b64_element(k),
-                })
-                .collect(),
+            public_shares: PublicShare::all_of(&self.keyset),
         }
     }
 }
@@ -820,20 +812,7 @@ mod tests {
     use rand::rngs::OsRng;
 
     pub(crate) fn request_for(keyset: &PublicKeyset, share: &SecretShare) -> InstallShareRequest {
-        InstallShareRequest {
-            participant: share.id(),
-            threshold: keyset.threshold(),
-            group_key: b64_element(keyset.group_key()),
-            public_shares: keyset
-                .shares()
-                .iter()
-                .map(|(id, k)| PublicShare {
-                    participant: *id,
-                    public_share: b64_element(k),
-                })
-                .collect(),
-            share: b64(share.value().to_bytes().expose()),
-        }
+        crate::client::http::install_share_request(keyset, share)
     }
 
     fn fresh_dir() -> (tempfile::TempDir, PathBuf, crate::client::Token) {
