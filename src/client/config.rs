@@ -31,7 +31,8 @@
 //! participant = 1                     # 1..=65535, unique within the keyset
 //! public_share = "8m0e...43 characters...Kg"   # K_i, base64url
 //! # Optional: pin exactly this certificate (SHA-256 of its DER). Without
-//! # it the system's web PKI roots and hostname verification apply.
+//! # it the web PKI roots bundled into shardlock (webpki-roots) and hostname
+//! # verification apply.
 //! fingerprint = "sha256:5d41...64 hex digits...c0de"
 //! # At most one of token / token_file / token_env. With none, the server
 //! # can only be asked for its status, not to evaluate.

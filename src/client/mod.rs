@@ -40,7 +40,8 @@ pub struct ServerEndpoint {
     pub url: String,
     /// SHA-256 of the server certificate (DER). When set, exactly that
     /// certificate is accepted, whatever its issuer or name; when unset, the
-    /// system's web PKI roots and hostname verification apply.
+    /// web PKI roots bundled into the binary (webpki-roots) and hostname
+    /// verification apply.
     pub fingerprint: Option<[u8; 32]>,
     /// Client bearer token for this server.
     pub token: Option<Token>,
