@@ -342,11 +342,17 @@ fn oversize_and_malformed_batches_are_rejected() {
         matches!(&err, ServiceError::Refused(m) if m.contains("400") && m.contains("1024")),
         "{err:?}"
     );
-    // A body over the size limit: 413.
+    // A body over the size limit: 413. The server may answer and close
+    // before the client has finished sending 180 KB, in which case the
+    // client sees the connection reset instead; either way nothing is
+    // evaluated. (Seen under load in CI-like runs; the real client never
+    // sends more than MAX_BATCH elements.)
     let huge = vec![random_element(); 4000];
     let err = ask(&service, keyset, 1, &huge).unwrap_err();
     assert!(
-        matches!(&err, ServiceError::Refused(m) if m.contains("413")),
+        matches!(&err, ServiceError::Refused(m) if m.contains("413"))
+            || matches!(&err, ServiceError::Unavailable(m)
+                if m.contains("reset") || m.contains("Broken pipe") || m.contains("broken pipe")),
         "{err:?}"
     );
     // The identity element: 400.
