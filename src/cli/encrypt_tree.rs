@@ -100,6 +100,13 @@ fn excluded(excludes: &GlobSet, rel: &Path) -> bool {
     excludes.is_match(rel) || rel.file_name().is_some_and(|name| excludes.is_match(name))
 }
 
+/// A directory whose contents a pattern excludes wholesale (`cache/**`) is
+/// pruned too, so not even its empty shell (and name) reaches the output.
+/// The probe is a child name no real file can have (NUL bytes).
+fn excluded_dir(excludes: &GlobSet, rel: &Path) -> bool {
+    excluded(excludes, rel) || excludes.is_match(rel.join("\0\0\0\0\0\0\0\0"))
+}
+
 fn total_bytes(src: &Path, excludes: &GlobSet) -> u64 {
     walkdir::WalkDir::new(src)
         .follow_links(false)
@@ -138,8 +145,12 @@ fn walk(
         .into_iter()
         .filter_entry(|e| {
             let rel = e.path().strip_prefix(src).unwrap_or(e.path());
-            rel.as_os_str().is_empty()
-                || (!excluded(excludes, rel) && inner_out.as_deref() != Some(rel))
+            let skip = if e.file_type().is_dir() {
+                excluded_dir(excludes, rel)
+            } else {
+                excluded(excludes, rel)
+            };
+            rel.as_os_str().is_empty() || (!skip && inner_out.as_deref() != Some(rel))
         });
     for entry in entries {
         if run.interrupted() {
@@ -240,5 +251,28 @@ fn is_unchanged(dest: &Path, source: &FileMetadata) -> bool {
             meta.len() == sealed_len(Some(source), source.size) && mtime_of(&meta) == source.mtime
         }
         Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_exclude_files_at_any_depth_and_prune_whole_directories() {
+        let set = build_excludes(&["*.log".into(), "cache/**".into(), "build".into()]).unwrap();
+        assert!(excluded(&set, Path::new("a/b/x.log")));
+        assert!(!excluded(&set, Path::new("a/b/x.txt")));
+        assert!(
+            excluded_dir(&set, Path::new("cache")),
+            "cache/** prunes cache itself"
+        );
+        assert!(excluded_dir(&set, Path::new("build")));
+        assert!(!excluded_dir(&set, Path::new("src")));
+        let narrow = build_excludes(&["cache/*.tmp".into()]).unwrap();
+        assert!(
+            !excluded_dir(&narrow, Path::new("cache")),
+            "only some children excluded"
+        );
     }
 }
