@@ -658,6 +658,25 @@ fn evaluate_requests_are_rate_limited_per_client() {
         matches!(&err, ServiceError::Refused(m) if m.contains("429")),
         "{err:?}"
     );
+    // The refusal says when to come back (RFC 9110 Retry-After).
+    let base = support::start_plain(&cluster.rt, Arc::clone(&node.state));
+    let body = format!(
+        "{{\"blinded\":[\"{}\"]}}",
+        shardlock::protocol::b64_element(&random_element())
+    );
+    match ureq::post(&format!("{base}/v1/keys/{}/evaluate", cluster.keyset_id))
+        .set(
+            "Authorization",
+            &format!("Bearer {}", node.client_token.expose()),
+        )
+        .set("Content-Type", "application/json")
+        .send_string(&body)
+    {
+        Err(ureq::Error::Status(429, response)) => {
+            assert_eq!(response.header("Retry-After"), Some("1"));
+        }
+        other => panic!("expected 429, got {other:?}"),
+    }
 }
 
 #[test]
