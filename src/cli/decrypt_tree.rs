@@ -16,7 +16,7 @@ use super::decrypt::report_faults;
 use super::encrypt_tree::SUFFIX;
 use super::output::{is_temp_name, AtomicFile};
 use super::tree::{
-    create_dirs_inside, mtime_of, parallel, remove_stale_temp_files, threads_for, Run,
+    create_dirs_inside, mtime_of, parallel, remove_stale_temp_files, threads_for, walked, Run,
 };
 use super::{Settings, UsageError};
 use crate::client::config::{Config, ResolvedKeyset};
@@ -164,23 +164,9 @@ fn walk_and_unwrap(
         if run.interrupted() {
             return Ok(());
         }
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                let shown = e
-                    .path()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default();
-                run.fail(&shown, &anyhow::Error::new(e));
-                continue;
-            }
-        };
-        let Ok(rel) = entry.path().strip_prefix(enc).map(Path::to_path_buf) else {
+        let Some((entry, rel)) = walked(run, enc, entry) else {
             continue;
         };
-        if rel.as_os_str().is_empty() {
-            continue;
-        }
         let shown = rel.display().to_string();
         let kind = entry.file_type();
         if kind.is_dir() {

@@ -14,7 +14,8 @@ use super::args::EncryptArgs;
 use super::encrypt::metadata_from;
 use super::output::AtomicFile;
 use super::tree::{
-    create_dirs_inside, mtime_of, parallel, path_bytes, remove_stale_temp_files, threads_for, Run,
+    create_dirs_inside, mtime_of, parallel, path_bytes, remove_stale_temp_files, threads_for,
+    walked, Run,
 };
 use super::{Settings, UsageError};
 use crate::envelope::{self, sealed_len, Source};
@@ -156,24 +157,9 @@ fn walk(
         if run.interrupted() {
             return;
         }
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                let rel = e
-                    .path()
-                    .and_then(|p| p.strip_prefix(src).ok())
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|| src.display().to_string());
-                run.fail(&rel, &anyhow::Error::new(e));
-                continue;
-            }
-        };
-        let Ok(rel) = entry.path().strip_prefix(src).map(Path::to_path_buf) else {
+        let Some((entry, rel)) = walked(run, src, entry) else {
             continue;
         };
-        if rel.as_os_str().is_empty() {
-            continue;
-        }
         let shown = rel.display().to_string();
         let kind = entry.file_type();
         if kind.is_dir() {

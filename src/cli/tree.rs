@@ -330,6 +330,29 @@ fn interrupt_flag() -> Arc<AtomicBool> {
     flag
 }
 
+/// One step of a tree walk below `root`: the entry and its path relative to
+/// `root`. A walk error (say, an unreadable directory) is recorded as a
+/// failure of that path; the root itself yields nothing.
+pub fn walked(
+    run: &Run,
+    root: &Path,
+    entry: walkdir::Result<walkdir::DirEntry>,
+) -> Option<(walkdir::DirEntry, PathBuf)> {
+    let entry = match entry {
+        Ok(entry) => entry,
+        Err(e) => {
+            let shown = e
+                .path()
+                .map(|p| p.strip_prefix(root).unwrap_or(p).display().to_string())
+                .unwrap_or_else(|| root.display().to_string());
+            run.fail(&shown, &anyhow::Error::new(e));
+            return None;
+        }
+    };
+    let rel = entry.path().strip_prefix(root).ok()?.to_path_buf();
+    (!rel.as_os_str().is_empty()).then_some((entry, rel))
+}
+
 /// `/`-separated raw bytes of a relative path, as stored in metadata.
 pub fn path_bytes(rel: &Path) -> Vec<u8> {
     let mut out = Vec::new();
