@@ -26,10 +26,10 @@ pub fn run(settings: &Settings, args: &DemoArgs) -> Result<()> {
     let result = demo(settings, &root);
     if args.keep {
         let kept = temp.keep();
-        println!("kept the demo directory: {}", kept.display());
+        outln!("kept the demo directory: {}", kept.display());
     }
     result?;
-    println!(
+    outln!(
         "demo finished in {:.1} s; everything it made has been removed",
         started.elapsed().as_secs_f64()
     );
@@ -39,16 +39,14 @@ pub fn run(settings: &Settings, args: &DemoArgs) -> Result<()> {
 fn demo(settings: &Settings, root: &Path) -> Result<()> {
     let quiet = |_: String| {};
     let mut cluster = DevCluster::start(&root.join("cluster"), 3, 2, quiet)?;
-    println!(
+    outln!(
         "1. started 3 key-share servers (TLS, pinned certificates): {}",
         cluster.urls().join(", ")
     );
 
     let config = Config::load(&cluster.config_path())?;
     let keyset = config.keyset(Some(KEYSET_NAME))?;
-    println!(
-        "2. dealt a 2-of-3 keyset; the secret key was zeroized once its shares were installed"
-    );
+    outln!("2. dealt a 2-of-3 keyset; the secret key was zeroized once its shares were installed");
 
     let data = root.join("data");
     let files = write_sample_tree(&data)?;
@@ -77,7 +75,7 @@ fn demo(settings: &Settings, root: &Path) -> Result<()> {
         },
         &keyset.public,
     )?;
-    println!(
+    outln!(
         "3. encrypted a folder of {} files ({} bytes) offline into {}: no server was asked",
         files.len(),
         total,
@@ -85,7 +83,7 @@ fn demo(settings: &Settings, root: &Path) -> Result<()> {
     );
 
     cluster.stop_node(1);
-    println!("4. stopped server 1 of 3");
+    outln!("4. stopped server 1 of 3");
 
     let restored = root.join("restored");
     let started = Instant::now();
@@ -98,7 +96,7 @@ fn demo(settings: &Settings, root: &Path) -> Result<()> {
             tree: tree(),
         },
     )?;
-    println!(
+    outln!(
         "5. restored the folder with the 2 remaining servers ({} file keys unwrapped in one batch, {:.0} ms in all)",
         files.len(),
         started.elapsed().as_secs_f64() * 1e3
@@ -112,7 +110,7 @@ fn demo(settings: &Settings, root: &Path) -> Result<()> {
             bail!("{} differs after the round trip", rel.display());
         }
     }
-    println!(
+    outln!(
         "6. compared all {} files byte for byte: identical",
         files.len()
     );

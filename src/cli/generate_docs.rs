@@ -20,7 +20,7 @@ use super::args::{Cli, GenerateDocsArgs};
 
 pub fn run(args: &GenerateDocsArgs) -> Result<()> {
     write_all(&args.out)?;
-    println!(
+    outln!(
         "wrote completions/ and man/shardlock.1 under {}",
         args.out.display()
     );

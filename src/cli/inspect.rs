@@ -72,26 +72,26 @@ pub fn run(args: &InspectArgs) -> Result<()> {
             "unknown_stanzas": unknown,
             "body_valid_length": body.is_ok(),
         });
-        println!("{value}");
+        outln!("{value}");
         return Ok(());
     }
-    println!("shardlock file, format version {}", crate::format::VERSION);
+    outln!("shardlock file, format version {}", crate::format::VERSION);
     for id in &keysets {
-        println!("keyset:          {id}");
+        outln!("keyset:          {id}");
     }
-    println!("header:          {} bytes", header.bytes.len());
-    println!("file:            {total_len} bytes");
+    outln!("header:          {} bytes", header.bytes.len());
+    outln!("file:            {total_len} bytes");
     match body {
         Ok((plaintext, chunks)) => {
-            println!("plaintext:       {plaintext} bytes (unauthenticated until decrypted)");
-            println!(
+            outln!("plaintext:       {plaintext} bytes (unauthenticated until decrypted)");
+            outln!(
                 "chunks:          {chunks} of up to {} bytes",
                 stream::CHUNK_SIZE
             );
         }
-        Err(e) => println!("body:            invalid length ({e})"),
+        Err(e) => outln!("body:            invalid length ({e})"),
     }
-    println!(
+    outln!(
         "metadata:        {}",
         if has_metadata {
             "sealed (path, size, mode, mtime)"
@@ -100,7 +100,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         }
     );
     if !unknown.is_empty() {
-        println!("unknown stanzas: {unknown:02x?} (ignored)");
+        outln!("unknown stanzas: {unknown:02x?} (ignored)");
     }
     Ok(())
 }

@@ -38,7 +38,7 @@ fn list(settings: &Settings) -> Result<()> {
     for name in config.keyset_names() {
         if let Some(entry) = config.entry(name) {
             let public = entry.public();
-            println!(
+            outln!(
                 "{}{}  {}-of-{}  {}",
                 name,
                 if Some(name) == default {

@@ -6,6 +6,15 @@
 //! - 1: the operation failed (bad file, servers down, I/O error...);
 //! - 2: usage or configuration error (nothing was attempted).
 
+/// `println!` that never panics: when stdout is a closed pipe (`shardlock
+/// inspect f | head -1`) the rest of the output is simply dropped.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 pub mod args;
 mod decrypt;
 mod decrypt_tree;

@@ -11,15 +11,15 @@ pub fn run(command: &ServerCommand) -> Result<()> {
         ServerCommand::Init(args) => {
             let report = server::init(&args.dir, &args.names)
                 .with_context(|| format!("cannot initialise a server in {}", args.dir.display()))?;
-            println!(
+            outln!(
                 "initialised key-share server state in {}",
                 report.dir.display()
             );
-            println!("certificate fingerprint: {}", report.fingerprint_text());
-            println!("certificate names:       {}", report.names.join(", "));
-            println!();
-            println!("admin token (shown once; store it safely, it is kept only as a hash):");
-            println!("{}", report.admin_token.expose());
+            outln!("certificate fingerprint: {}", report.fingerprint_text());
+            outln!("certificate names:       {}", report.names.join(", "));
+            outln!();
+            outln!("admin token (shown once; store it safely, it is kept only as a hash):");
+            outln!("{}", report.admin_token.expose());
             Ok(())
         }
         ServerCommand::Run(args) => {

@@ -18,7 +18,7 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
     };
     let statuses = check_status(&keyset.public, &keyset.endpoints, &options);
     let threshold = keyset.public.threshold();
-    println!(
+    outln!(
         "keyset {} ({}-of-{}, id {})",
         keyset.name,
         threshold,
@@ -47,7 +47,7 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
             Some(false) => "SHARE MISMATCH",
             None => "share unchecked",
         };
-        println!(
+        outln!(
             "  [{}] {} {} participant {}: {}, {}, {}",
             if ok { "ok" } else { "!!" },
             s.url,
@@ -65,7 +65,7 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
             share
         );
         if let Some(problem) = &s.problem {
-            println!("       {problem}");
+            outln!("       {problem}");
         }
     }
     if healthy < usize::from(threshold) {

@@ -257,7 +257,7 @@ impl Run {
         let mut summary = self.summary.into_inner().unwrap_or_else(|p| p.into_inner());
         summary.seconds = self.started.elapsed().as_secs_f64();
         if json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string(&summary).context("cannot print the summary")?
             );
