@@ -125,9 +125,12 @@ pub fn router(state: Arc<State>) -> Router {
 }
 
 /// Writes one audit line per request and counts it. When the handler marked
-/// its request as requiring an audit trail (evaluate), a successful answer
-/// is replaced by a 500 if the line cannot be written (DESIGN.md section 4),
-/// so no oracle answer leaves the server unrecorded.
+/// its request as requiring an audit trail (every authenticated endpoint:
+/// evaluate, key info, admin), a successful answer is replaced by a 500 if
+/// the line cannot be written (DESIGN.md section 4), so no oracle answer or
+/// admin result leaves the server unrecorded. Admin changes also check the
+/// log can be opened before changing anything; a change whose line then
+/// fails to write is already on disk, and the 500 tells the admin so.
 async fn audit_layer(Shared(state): Shared<Arc<State>>, request: Request, next: Next) -> Response {
     let method = request.method().as_str().to_owned();
     let peer = request
@@ -296,6 +299,7 @@ async fn key_info(
     headers: HeaderMap,
 ) -> Response {
     let mut info = AuditInfo::new("key_info");
+    info.required = true;
     let result = (|| {
         let id = keyset_from_path(&segment(keyset_id), &mut info)?;
         match authenticate(&state, &headers, &mut info)? {
@@ -407,6 +411,7 @@ async fn install_share(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let mut info = AuditInfo::new("install_share");
+    info.required = true;
     let result = install_inner(&state, &segment(keyset_id), &headers, body, &mut info).await;
     finish(info, result)
 }
@@ -490,6 +495,7 @@ async fn create_client(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let mut info = AuditInfo::new("create_client");
+    info.required = true;
     let result = async {
         require_admin(&state, &headers, &mut info)?;
         let body = body_bytes(body)?;
@@ -520,6 +526,7 @@ async fn create_client(
 
 async fn list_clients(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Response {
     let mut info = AuditInfo::new("list_clients");
+    info.required = true;
     let result = require_admin(&state, &headers, &mut info).map(|()| {
         Json(ClientList {
             clients: state.clients().iter().map(client_info).collect(),
@@ -535,6 +542,7 @@ async fn revoke_client(
 ) -> Response {
     let name = segment(name);
     let mut info = AuditInfo::new("revoke_client");
+    info.required = true;
     let result = async {
         require_admin(&state, &headers, &mut info)?;
         if !valid_client_name(&name) {

@@ -640,6 +640,12 @@ fn evaluation_that_cannot_be_audited_fails() {
         matches!(err, HttpError::Status { status: 500, .. }),
         "{err:?}"
     );
+    // Reads are not released unaudited either.
+    let err = node.admin().key_info(&cluster.keyset_id).unwrap_err();
+    assert!(
+        matches!(err, HttpError::Status { status: 500, .. }),
+        "{err:?}"
+    );
     std::fs::remove_dir(&log).unwrap();
     assert!(!node.state.clients().iter().any(|c| c.name == "late"));
     ask(&service, &cluster.keyset, 1, &[random_element()]).unwrap();
