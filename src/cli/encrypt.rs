@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use rand::rngs::OsRng;
 
 use super::args::EncryptArgs;
-use super::output::{is_std_stream, Input, Output};
+use super::output::{Input, Output};
 use super::Settings;
 use crate::envelope;
 use crate::format::metadata::FileMetadata;
@@ -25,12 +25,13 @@ pub fn run(settings: &Settings, args: &EncryptArgs) -> Result<()> {
         return super::encrypt_tree::run(settings, args, &keyset);
     }
 
-    let input_path = args
-        .input
-        .as_deref()
-        .filter(|_| !is_std_stream(args.input.as_deref()));
-    let metadata = input_path.map(file_metadata).transpose()?;
     let mut input = Input::open(args.input.as_deref())?;
+    // Only a regular file has a name, size and times worth restoring; a
+    // pipe (`<(cmd)`, a FIFO) is a stream like stdin.
+    let metadata = match (&input, args.input.as_deref()) {
+        (Input::File(file), Some(path)) => Some(file_metadata(path, file)?),
+        _ => None,
+    };
     let mut output = Output::open(args.output.as_deref(), args.force, true)?;
     let threads = metadata.as_ref().map_or(settings.jobs, |m| {
         super::tree::threads_for(settings, m.size)
@@ -50,8 +51,11 @@ pub fn run(settings: &Settings, args: &EncryptArgs) -> Result<()> {
 
 /// Metadata recorded for a single file: its name (not its directory, which
 /// says nothing about where it should be restored), size, mode and mtime.
-pub fn file_metadata(path: &Path) -> Result<FileMetadata> {
-    let meta = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+pub fn file_metadata(path: &Path, file: &fs::File) -> Result<FileMetadata> {
+    // Stat the open file, not the path: it is what will be read.
+    let meta = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let name = path.file_name().map(os_bytes).unwrap_or_default();
     Ok(metadata_from(name, &meta))
 }

@@ -1445,3 +1445,35 @@ fn dev_cluster_stops_cleanly_on_sigterm_right_after_ready() {
         assert!(left.is_empty(), "round {round}: pid files left: {left:?}");
     }
 }
+
+/// Regression: a named pipe given as INPUT (`encrypt <(cmd)`) was stat'ed as
+/// a zero-byte file, and the "file changed while encrypting" check then
+/// refused every byte that came through it.
+#[test]
+fn a_named_pipe_input_is_encrypted_as_a_stream() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = tmp.path().join("config.toml");
+    offline_config(&config);
+    let fifo = tmp.path().join("fifo");
+    let status = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(status.success());
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(&fifo, b"through a pipe").expect("write fifo"))
+    };
+    let sealed = tmp.path().join("out.slock");
+    let out = run([
+        os("--config"),
+        config.as_os_str(),
+        os("encrypt"),
+        os("-o"),
+        sealed.as_os_str(),
+        fifo.as_os_str(),
+    ]);
+    writer.join().expect("writer");
+    out.expect_code(0);
+    let inspected = run([os("inspect"), os("--json"), sealed.as_os_str()]);
+    let json = String::from_utf8_lossy(&inspected.stdout);
+    assert!(json.contains("\"plaintext_bytes\":14"), "{json}");
+    assert!(json.contains("\"metadata\":false"), "{json}");
+}
