@@ -120,6 +120,7 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Deal a new t-of-n keyset to running servers and add it to the config')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the configured keysets')
+            [CompletionResult]::new('revoke-client', 'revoke-client', [CompletionResultType]::ParameterValue, 'Revoke a client''s token at every server of a keyset (cutting it off needs n - t + 1 of them)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -152,9 +153,24 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'shardlock;keyset;revoke-client' {
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Keyset whose servers to ask [default: the config''s default keyset]')
+            [CompletionResult]::new('--keyset', '--keyset', [CompletionResultType]::ParameterName, 'Keyset whose servers to ask [default: the config''s default keyset]')
+            [CompletionResult]::new('--admin-token-file', '--admin-token-file', [CompletionResultType]::ParameterName, 'File holding the servers'' admin credential (one line; or one line per server, in participant order) [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'shardlock;keyset;help' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Deal a new t-of-n keyset to running servers and add it to the config')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the configured keysets')
+            [CompletionResult]::new('revoke-client', 'revoke-client', [CompletionResultType]::ParameterValue, 'Revoke a client''s token at every server of a keyset (cutting it off needs n - t + 1 of them)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -162,6 +178,9 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             break
         }
         'shardlock;keyset;help;list' {
+            break
+        }
+        'shardlock;keyset;help;revoke-client' {
             break
         }
         'shardlock;keyset;help;help' {
@@ -289,12 +308,16 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
         'shardlock;help;keyset' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Deal a new t-of-n keyset to running servers and add it to the config')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the configured keysets')
+            [CompletionResult]::new('revoke-client', 'revoke-client', [CompletionResultType]::ParameterValue, 'Revoke a client''s token at every server of a keyset (cutting it off needs n - t + 1 of them)')
             break
         }
         'shardlock;help;keyset;create' {
             break
         }
         'shardlock;help;keyset;list' {
+            break
+        }
+        'shardlock;help;keyset;revoke-client' {
             break
         }
         'shardlock;help;server' {

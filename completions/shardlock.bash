@@ -82,6 +82,9 @@ _shardlock() {
             shardlock__subcmd__help__subcmd__keyset,list)
                 cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__list"
                 ;;
+            shardlock__subcmd__help__subcmd__keyset,revoke-client)
+                cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__revoke__subcmd__client"
+                ;;
             shardlock__subcmd__help__subcmd__server,init)
                 cmd="shardlock__subcmd__help__subcmd__server__subcmd__init"
                 ;;
@@ -97,6 +100,9 @@ _shardlock() {
             shardlock__subcmd__keyset,list)
                 cmd="shardlock__subcmd__keyset__subcmd__list"
                 ;;
+            shardlock__subcmd__keyset,revoke-client)
+                cmd="shardlock__subcmd__keyset__subcmd__revoke__subcmd__client"
+                ;;
             shardlock__subcmd__keyset__subcmd__help,create)
                 cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__create"
                 ;;
@@ -105,6 +111,9 @@ _shardlock() {
                 ;;
             shardlock__subcmd__keyset__subcmd__help,list)
                 cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__list"
+                ;;
+            shardlock__subcmd__keyset__subcmd__help,revoke-client)
+                cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__revoke__subcmd__client"
                 ;;
             shardlock__subcmd__server,help)
                 cmd="shardlock__subcmd__server__subcmd__help"
@@ -443,7 +452,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__help__subcmd__keyset)
-            opts="create list"
+            opts="create list revoke-client"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -471,6 +480,20 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__help__subcmd__keyset__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__help__subcmd__keyset__subcmd__revoke__subcmd__client)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -567,7 +590,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__keyset)
-            opts="-q -j -h --config --allow-http --quiet --jobs --help create list help"
+            opts="-q -j -h --config --allow-http --quiet --jobs --help create list revoke-client help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -643,7 +666,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__keyset__subcmd__help)
-            opts="create list help"
+            opts="create list revoke-client help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -698,6 +721,20 @@ _shardlock() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shardlock__subcmd__keyset__subcmd__help__subcmd__revoke__subcmd__client)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shardlock__subcmd__keyset__subcmd__list)
             opts="-q -j -h --config --allow-http --quiet --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -705,6 +742,44 @@ _shardlock() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__keyset__subcmd__revoke__subcmd__client)
+            opts="-k -q -j -h --keyset --admin-token-file --config --allow-http --quiet --jobs --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keyset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -k)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

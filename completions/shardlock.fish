@@ -74,14 +74,15 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand status" -s j -l jobs
 complete -c shardlock -n "__fish_shardlock_using_subcommand status" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand status" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand status" -s h -l help -d 'Print help'
-complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list help" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
-complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list help" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
-complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list help" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
-complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list help" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
-complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list help" -s h -l help -d 'Print help'
-complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list help" -f -a "create" -d 'Deal a new t-of-n keyset to running servers and add it to the config'
-complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list help" -f -a "list" -d 'List the configured keysets'
-complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list revoke-client help" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list revoke-client help" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list revoke-client help" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list revoke-client help" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list revoke-client help" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list revoke-client help" -f -a "create" -d 'Deal a new t-of-n keyset to running servers and add it to the config'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list revoke-client help" -f -a "list" -d 'List the configured keysets'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list revoke-client help" -f -a "revoke-client" -d 'Revoke a client\'s token at every server of a keyset (cutting it off needs n - t + 1 of them)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list revoke-client help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -s t -l threshold -d 'How many servers must cooperate to decrypt' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -s s -l server -d 'A key-share server, optionally with its certificate fingerprint: https://host:port#sha256:HEX (repeat once per server)' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -l admin-token-file -d 'File holding the servers\' admin credential (one line; or one line per server, in --server order) [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]' -r -F
@@ -97,8 +98,16 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_s
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from list" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from revoke-client" -s k -l keyset -d 'Keyset whose servers to ask [default: the config\'s default keyset]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from revoke-client" -l admin-token-file -d 'File holding the servers\' admin credential (one line; or one line per server, in participant order) [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from revoke-client" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from revoke-client" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from revoke-client" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from revoke-client" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from revoke-client" -s h -l help -d 'Print help'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from help" -f -a "create" -d 'Deal a new t-of-n keyset to running servers and add it to the config'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the configured keysets'
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from help" -f -a "revoke-client" -d 'Revoke a client\'s token at every server of a keyset (cutting it off needs n - t + 1 of them)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
@@ -158,5 +167,6 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish
 complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from keyset" -f -a "create" -d 'Deal a new t-of-n keyset to running servers and add it to the config'
 complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from keyset" -f -a "list" -d 'List the configured keysets'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from keyset" -f -a "revoke-client" -d 'Revoke a client\'s token at every server of a keyset (cutting it off needs n - t + 1 of them)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "init" -d 'Create a server state directory: TLS key and certificate, admin credential'
 complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "run" -d 'Serve HTTPS from a state directory until SIGINT/SIGTERM'

@@ -165,6 +165,26 @@ pub enum KeysetCommand {
     Create(KeysetCreateArgs),
     /// List the configured keysets
     List,
+    /// Revoke a client's token at every server of a keyset (cutting it off
+    /// needs n - t + 1 of them)
+    RevokeClient(KeysetRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeysetRevokeArgs {
+    /// The client's name on the servers (as given to keyset create with
+    /// --client-name; default NAME-client)
+    #[arg(value_name = "CLIENT")]
+    pub client: String,
+
+    /// Keyset whose servers to ask [default: the config's default keyset]
+    #[arg(short = 'k', long, value_name = "KEYSET")]
+    pub keyset: Option<String>,
+
+    /// File holding the servers' admin credential (one line; or one line per
+    /// server, in participant order) [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]
+    #[arg(long, value_name = "PATH")]
+    pub admin_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use rand::rngs::OsRng;
 use zeroize::Zeroize;
 
-use super::args::{KeysetCommand, KeysetCreateArgs};
+use super::args::{KeysetCommand, KeysetCreateArgs, KeysetRevokeArgs};
 use super::{Settings, UsageError};
 use crate::client::config::{resolve_path, Config, KeysetEntry, ServerEntry, TokenSource};
 use crate::client::http::{install_share_request, AdminClient, HttpOptions};
@@ -29,7 +29,60 @@ pub fn run(settings: &Settings, command: &KeysetCommand) -> Result<()> {
     match command {
         KeysetCommand::Create(args) => create_command(settings, args),
         KeysetCommand::List => list(settings),
+        KeysetCommand::RevokeClient(args) => revoke_client(settings, args),
     }
+}
+
+/// Revokes a client at every server of a keyset. A client keeps decrypting
+/// while `t` servers still honour its token, so it is cut off once
+/// `n - t + 1` have revoked it; fewer is reported as a failure.
+fn revoke_client(settings: &Settings, args: &KeysetRevokeArgs) -> Result<()> {
+    let config = settings.load_config()?;
+    let name = config.select(args.keyset.as_deref())?.to_string();
+    let entry = config
+        .entry(&name)
+        .with_context(|| format!("keyset {name:?} is not in the config"))?;
+    let servers: Vec<(String, Option<[u8; 32]>)> = entry
+        .servers()
+        .iter()
+        .map(|s| (s.url.clone(), s.fingerprint))
+        .collect();
+    let tokens = admin_tokens(args.admin_token_file.as_deref(), &servers)?;
+    let options = HttpOptions {
+        allow_http: settings.allow_http,
+        ..HttpOptions::default()
+    };
+    let mut revoked = 0;
+    let mut failures = Vec::new();
+    for ((url, fingerprint), token) in servers.iter().zip(tokens) {
+        let result = AdminClient::new(url, *fingerprint, token, &options)
+            .map_err(anyhow::Error::from)
+            .and_then(|admin| Ok(admin.revoke_client(&args.client)?));
+        match result {
+            Ok(_) => {
+                revoked += 1;
+                settings.note(format_args!("revoked {} at {url}", args.client));
+            }
+            Err(e) => failures.push(format!("{url}: {e:#}")),
+        }
+    }
+    let n = servers.len();
+    let needed = n - usize::from(entry.public().threshold()) + 1;
+    if revoked < needed {
+        bail!(
+            "{} is revoked at only {revoked} of {n} servers; it is cut off once {needed} have revoked it:\n  - {}",
+            args.client,
+            failures.join("\n  - ")
+        );
+    }
+    for failure in &failures {
+        super::warn(format_args!("not revoked at {failure}"));
+    }
+    settings.note(format_args!(
+        "{} is cut off from keyset {name}: revoked at {revoked} of {n} servers (needed {needed})",
+        args.client
+    ));
+    Ok(())
 }
 
 fn list(settings: &Settings) -> Result<()> {

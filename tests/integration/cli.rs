@@ -394,7 +394,7 @@ impl Cluster {
         self.root().join("work")
     }
 
-    fn node_dir(&self, k: u16) -> PathBuf {
+    pub(crate) fn node_dir(&self, k: u16) -> PathBuf {
         self.dir.join(format!("node{k}"))
     }
 
@@ -1476,4 +1476,63 @@ fn a_named_pipe_input_is_encrypted_as_a_stream() {
     let json = String::from_utf8_lossy(&inspected.stdout);
     assert!(json.contains("\"plaintext_bytes\":14"), "{json}");
     assert!(json.contains("\"metadata\":false"), "{json}");
+}
+
+/// The owner cuts a client off by revoking its token at n - t + 1 servers;
+/// `keyset revoke-client` does that and refuses to claim success with
+/// fewer.
+#[test]
+fn revoke_client_cuts_the_client_off_and_needs_n_minus_t_plus_1_servers() {
+    let cluster = Cluster::start(3, 2);
+    let config = cluster.config();
+    let work = cluster.work();
+    let plain = work.join("plain.txt");
+    fs::write(&plain, b"before revocation").expect("write");
+    let sealed = work.join("plain.slock");
+    encrypt(&config, &plain, &sealed).expect_code(0);
+    let admin_tokens = work.join("admin-tokens");
+    let lines: String = (1..=3)
+        .map(|k| {
+            let t = fs::read_to_string(cluster.node_dir(k).join("admin-token")).expect("token");
+            format!("{}\n", t.trim())
+        })
+        .collect();
+    write_private(&admin_tokens, lines.as_bytes());
+    let revoke = |client: &str| {
+        run(with_config(
+            &config,
+            &[
+                os("keyset"),
+                os("revoke-client"),
+                os(client),
+                os("--admin-token-file"),
+                admin_tokens.as_os_str(),
+            ],
+        ))
+    };
+
+    // An unknown client is revoked nowhere: a failure naming each server.
+    let out = revoke("nobody");
+    out.expect_code(1);
+    assert!(
+        out.stderr.contains("revoked at only 0 of 3"),
+        "{}",
+        out.stderr
+    );
+
+    // One server down: revoked at 2 of 3 = n - t + 1, enough to cut the
+    // client off; the missed server is named in a warning.
+    cluster.kill_node(3);
+    let out = revoke("dev-client");
+    out.expect_code(0);
+    assert!(
+        out.stderr.contains("not revoked at") && out.stderr.contains(&cluster.url(3)),
+        "{}",
+        out.stderr
+    );
+    let restored = work.join("restored.txt");
+    let out = decrypt(&config, &sealed, &restored);
+    out.expect_code(1);
+    assert!(out.stderr.contains("revoked"), "{}", out.stderr);
+    assert!(!restored.exists());
 }
