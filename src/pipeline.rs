@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
@@ -107,7 +107,7 @@ pub fn encrypt<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
     if threads <= 1 {
         let buffer_len = copy_buffer_len(&source);
         let mut counted = CountingReader {
-            inner: sequential(source)?,
+            inner: sequential(source),
             count: 0,
         };
         let mut reader = EncryptReader::<_>::new(&mut counted, dek.expose(), context, rng);
@@ -132,7 +132,7 @@ pub fn decrypt<R: Read + Send, W: Write>(
 ) -> Result<u64, PipelineError> {
     if threads <= 1 {
         let buffer_len = copy_buffer_len(&source);
-        let input = sequential(source)?;
+        let input = sequential(source);
         let mut reader =
             DecryptReader::<_>::new(input, dek.expose(), context).map_err(split_read_error)?;
         return copy(&mut reader, &mut output, buffer_len);
@@ -175,20 +175,35 @@ fn check_prefix(got: usize) -> Result<(), StreamError> {
 }
 
 /// A plain reader over the source, for the single-threaded paths.
-fn sequential<'a, R: Read + 'a>(
-    source: Source<'a, R>,
-) -> Result<Box<dyn Read + 'a>, PipelineError> {
+fn sequential<'a, R: Read + 'a>(source: Source<'a, R>) -> Box<dyn Read + 'a> {
     match source {
-        Source::Stream(input) => Ok(Box::new(input)),
-        Source::File {
-            mut file,
-            offset,
-            len,
-        } => {
-            file.seek(SeekFrom::Start(offset))
-                .map_err(PipelineError::Read)?;
-            Ok(Box::new(file.take(len)))
+        Source::Stream(input) => Box::new(input),
+        Source::File { file, offset, len } => Box::new(FileRegion {
+            file,
+            position: offset,
+            end: offset + len,
+        }),
+    }
+}
+
+/// `len` bytes of a file from `offset`, read with positional reads: no
+/// seek, and the file's own cursor is left alone.
+struct FileRegion<'a> {
+    file: &'a File,
+    position: u64,
+    end: u64,
+}
+
+impl Read for FileRegion<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = usize::try_from(self.end - self.position).unwrap_or(usize::MAX);
+        let want = buf.len().min(left);
+        if want == 0 {
+            return Ok(0);
         }
+        let n = self.file.read_at(&mut buf[..want], self.position)?;
+        self.position += n as u64;
+        Ok(n)
     }
 }
 

@@ -218,24 +218,22 @@ impl AtomicFile {
                 )
             })?;
         } else {
-            // Link-then-unlink never replaces a file that appeared meanwhile.
-            match fs::hard_link(&self.temp, &self.target) {
-                Ok(()) => {
-                    let _ = fs::remove_file(&self.temp);
-                }
+            match rename_no_replace(&self.temp, &self.target) {
+                Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     bail!(UsageError::new(format!(
                         "{} already exists; use --force to replace it",
                         self.target.display()
                     )));
                 }
-                // File systems without hard links: plain rename.
-                Err(_) => fs::rename(&self.temp, &self.target).with_context(|| {
-                    format!(
-                        "cannot move the output into place at {}",
-                        self.target.display()
-                    )
-                })?,
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!(
+                            "cannot move the output into place at {}",
+                            self.target.display()
+                        )
+                    })
+                }
             }
         }
         self.temp = PathBuf::new();
@@ -252,6 +250,34 @@ impl Drop for AtomicFile {
             self.file.take();
             let _ = fs::remove_file(&self.temp);
         }
+    }
+}
+
+/// Moves `from` to `to` unless `to` exists, atomically: renameat2 with
+/// RENAME_NOREPLACE where the kernel and file system have it (one
+/// operation), else link-then-unlink (which also never replaces), else a
+/// plain rename after the caller's existence check.
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(()),
+            Err(rustix::io::Errno::EXIST) => {
+                return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+            }
+            // Not supported here: fall through.
+            Err(_) => {}
+        }
+    }
+    match fs::hard_link(from, to) {
+        Ok(()) => {
+            let _ = fs::remove_file(from);
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+        // File systems without hard links.
+        Err(_) => fs::rename(from, to),
     }
 }
 

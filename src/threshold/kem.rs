@@ -56,6 +56,8 @@ pub struct PublicKeyset {
     id: [u8; 32],
     threshold: u16,
     group_key: RistrettoPoint,
+    /// `K` encoded, for the KEK's HKDF info.
+    group_key_bytes: [u8; 32],
     /// `(participant id, K_i)`, sorted by id.
     shares: Vec<(u16, RistrettoPoint)>,
     /// Precomputed multiples of `K`, built on first use: encrypting a tree
@@ -106,6 +108,7 @@ impl PublicKeyset {
             id: h.finalize().into(),
             threshold,
             group_key,
+            group_key_bytes: encode_element(&group_key),
             shares,
             group_table: Arc::default(),
         })
@@ -161,17 +164,23 @@ pub fn deal<R: RngCore + CryptoRng>(
 }
 
 /// KEK = HKDF-SHA-256(ikm = Z, salt = keyset id, info = label || W || K).
-fn kek(keyset: &PublicKeyset, w: &[u8; 32], z: &RistrettoPoint) -> DefaultCipher {
-    let ikm = Zeroizing::new(encode_element(z));
+fn kek(keyset: &PublicKeyset, w: &[u8; 32], z: &[u8; 32]) -> DefaultCipher {
     let mut info = Vec::with_capacity(KEK_LABEL.len() + 64);
     info.extend_from_slice(KEK_LABEL);
     info.extend_from_slice(w);
-    info.extend_from_slice(&encode_element(&keyset.group_key));
+    info.extend_from_slice(&keyset.group_key_bytes);
+    let ikm = z;
     let mut key = Zeroizing::new([0u8; 32]);
     Hkdf::<Sha256>::new(Some(&keyset.id), &ikm[..])
         .expand(&info, &mut key[..])
         .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA-256 output length"));
     DefaultCipher::new(&key)
+}
+
+/// 1/2 mod ℓ, computed once.
+fn inverse_of_two() -> Scalar {
+    static INVERSE: OnceLock<Scalar> = OnceLock::new();
+    *INVERSE.get_or_init(|| Scalar::from(2u8).invert())
 }
 
 /// Wraps `dek` for `keyset`. Needs no server: only the public group key.
@@ -181,11 +190,22 @@ pub fn encapsulate<R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> ThresholdStanza {
     let r = SecretScalar::new(random_nonzero_scalar(rng));
-    let w = encode_element(&mul_base(r.expose()));
+    // W = r·G and Z = r·K are both needed only encoded. Encoding costs an
+    // inversion each; computing (r/2)·G and (r/2)·K and letting
+    // double_and_compress_batch encode their doubles shares one inversion
+    // between the two (and a tree of small files pays this per file).
+    let half = SecretScalar::new(r.expose() * inverse_of_two());
     let table = keyset
         .group_table
         .get_or_init(|| RistrettoBasepointTable::create(&keyset.group_key));
-    let z = table * r.expose();
+    let encoded = RistrettoPoint::double_and_compress_batch(&[
+        mul_base(half.expose()),
+        table * half.expose(),
+    ]);
+    let (w, z) = match encoded.as_slice() {
+        [w, z] => (w.to_bytes(), Zeroizing::new(z.to_bytes())),
+        _ => unreachable!("two points in, two encodings out"),
+    };
     let mut buf = Zeroizing::new([0u8; 32 + TAG_LEN]);
     buf[..32].copy_from_slice(dek.expose());
     // Nonce 0 is safe: the KEK is derived from a fresh r and used once.
@@ -422,7 +442,8 @@ fn unwrap_key(
     buf.copy_from_slice(&stanza.wrapped_key[..32]);
     let mut tag = [0u8; TAG_LEN];
     tag.copy_from_slice(&stanza.wrapped_key[32..]);
-    if kek(keyset, &stanza.ephemeral, z).open(&[0; NONCE_LEN], &mut buf[..], &tag) {
+    let z = Zeroizing::new(encode_element(z));
+    if kek(keyset, &stanza.ephemeral, &z).open(&[0; NONCE_LEN], &mut buf[..], &tag) {
         Ok(DataKey::new(*buf))
     } else {
         Err(KemError::UnwrapFailed)
