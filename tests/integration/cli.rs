@@ -398,6 +398,18 @@ impl Cluster {
         self.dir.join(format!("node{k}"))
     }
 
+    /// Writes every node's admin token, one per line in participant
+    /// order, to a private file (for --admin-token-file).
+    pub(crate) fn write_admin_tokens(&self, path: &Path) {
+        let lines: String = (1..=self.nodes)
+            .map(|k| {
+                let t = fs::read_to_string(self.node_dir(k).join("admin-token")).expect("token");
+                format!("{}\n", t.trim())
+            })
+            .collect();
+        write_private(path, lines.as_bytes());
+    }
+
     fn pid(&self, k: u16) -> Option<u32> {
         let text = fs::read_to_string(self.node_dir(k).join("pid")).ok()?;
         text.trim().parse().ok()
@@ -842,13 +854,7 @@ fn wrong_revoked_and_foreign_tokens_are_refused_and_write_nothing() {
 
     // Tokens for another keyset on the same servers.
     let admin_tokens = work.join("admin-tokens");
-    let lines: String = (1..=3)
-        .map(|k| {
-            let t = fs::read_to_string(cluster.node_dir(k).join("admin-token")).expect("token");
-            format!("{}\n", t.trim())
-        })
-        .collect();
-    write_private(&admin_tokens, lines.as_bytes());
+    cluster.write_admin_tokens(&admin_tokens);
     let other = work.join("other.toml");
     let mut args = vec![
         OsString::from("keyset"),
@@ -1491,13 +1497,7 @@ fn revoke_client_cuts_the_client_off_and_needs_n_minus_t_plus_1_servers() {
     let sealed = work.join("plain.slock");
     encrypt(&config, &plain, &sealed).expect_code(0);
     let admin_tokens = work.join("admin-tokens");
-    let lines: String = (1..=3)
-        .map(|k| {
-            let t = fs::read_to_string(cluster.node_dir(k).join("admin-token")).expect("token");
-            format!("{}\n", t.trim())
-        })
-        .collect();
-    write_private(&admin_tokens, lines.as_bytes());
+    cluster.write_admin_tokens(&admin_tokens);
     let revoke = |client: &str| {
         run(with_config(
             &config,
