@@ -10,6 +10,8 @@
 
 pub mod cli;
 pub mod client;
+pub mod durable;
+pub mod encoding;
 pub mod envelope;
 pub mod format;
 pub mod pipeline;

@@ -3,11 +3,13 @@
 //! unpadded base64url (RFC 4648 section 5). `docs/FORMAT.md` section
 //! "Wire protocol" documents every message; keep the two in step.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
+use std::fmt;
+
 use curve25519_dalek::ristretto::RistrettoPoint;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
+use crate::encoding::{b64, unb64};
 use crate::threshold::group::{decode_element, encode_element};
 
 /// Largest number of elements in one evaluate request.
@@ -18,16 +20,6 @@ pub const MAX_BODY: usize = 128 * 1024;
 /// Prefix of every bearer token, so a leaked one is recognisable.
 pub const TOKEN_PREFIX: &str = "slk_";
 
-/// Unpadded base64url encoding.
-pub fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Unpadded base64url decoding; `None` on any malformed input.
-pub fn unb64(text: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD.decode(text).ok()
-}
-
 /// Encodes a group element as base64url.
 pub fn b64_element(point: &RistrettoPoint) -> String {
     b64(&encode_element(point))
@@ -37,6 +29,28 @@ pub fn b64_element(point: &RistrettoPoint) -> String {
 /// the identity.
 pub fn unb64_element(text: &str) -> Option<RistrettoPoint> {
     decode_element(&unb64(text)?).ok()
+}
+
+/// A bearer token held in memory: zeroized on drop, never printed.
+#[derive(Clone)]
+pub struct Token(Zeroizing<String>);
+
+impl Token {
+    /// Wraps a token string.
+    pub fn new(token: String) -> Self {
+        Self(Zeroizing::new(token))
+    }
+
+    /// The token text, for the `Authorization` header only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 /// `GET /v1/health`.
@@ -187,4 +201,17 @@ pub struct ClientInfo {
 pub struct ClientList {
     /// Every client, revoked ones included, in creation order.
     pub clients: Vec<ClientInfo>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_redacted() {
+        assert_eq!(
+            format!("{:?}", Token::new("slk_secret".into())),
+            "[redacted]"
+        );
+    }
 }

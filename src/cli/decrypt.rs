@@ -7,8 +7,8 @@ use super::args::DecryptArgs;
 use super::output::{Input, Output};
 use super::{warn, Settings};
 use crate::client::config::{Config, ResolvedKeyset};
+use crate::encoding::hex;
 use crate::envelope::{self, SealedHeader};
-use crate::format::hex_string;
 use crate::threshold::kem::{decapsulate, Fault, ParticipantFault};
 
 pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
@@ -62,7 +62,7 @@ pub fn keyset_for(config: &Config, header: &SealedHeader) -> Result<ResolvedKeys
     match ids.iter().find(|id| configured(id)) {
         Some(id) => Ok(config.keyset_by_id(id)?),
         None => {
-            let wanted: Vec<String> = ids.iter().map(|id| hex_string(id)).collect();
+            let wanted: Vec<String> = ids.iter().map(|id| hex(id)).collect();
             Err(anyhow!(
                 "the file was encrypted for keyset {}, which is not in your config; \
                  add it (shardlock keyset create) or point --config at the right file",

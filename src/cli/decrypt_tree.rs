@@ -14,15 +14,16 @@ use rand::rngs::OsRng;
 use super::args::DecryptArgs;
 use super::decrypt::report_faults;
 use super::encrypt_tree::SUFFIX;
-use super::output::{is_temp_name, AtomicFile};
+use super::output::create_file;
 use super::tree::{
     create_dirs_inside, mtime_of, parallel, remove_stale_temp_files, threads_for, walked, Run,
 };
 use super::{Settings, UsageError};
 use crate::client::config::{Config, ResolvedKeyset};
 use crate::client::http::HttpKeyService;
+use crate::durable::is_temp_name;
+use crate::encoding::hex;
 use crate::envelope::{self, SealedHeader, Source};
-use crate::format::hex_string;
 use crate::secret::DataKey;
 use crate::stream;
 use crate::threshold::kem::{decapsulate_batch, KemError, MAX_BATCH};
@@ -252,7 +253,7 @@ fn unwrap_batch(
         let (keyset, service) = keysets
             .resolved
             .get(&id)
-            .ok_or_else(|| anyhow!("keyset {} vanished", hex_string(&id)))?;
+            .ok_or_else(|| anyhow!("keyset {} vanished", hex(&id)))?;
         let stanzas = files
             .iter()
             .map(|p| {
@@ -298,7 +299,7 @@ fn decrypt_one(
         create_dirs_inside(dest_root, parent)?;
     }
     let dest = dest_root.join(&rel);
-    let mut output = AtomicFile::create(&dest, args.force || args.tree.skip_unchanged)?;
+    let mut output = create_file(&dest, args.force || args.tree.skip_unchanged)?;
     let input = File::open(&pending.path).context("cannot open")?;
     let offset = pending.header.bytes.len() as u64;
     let len = input

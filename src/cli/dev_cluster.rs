@@ -21,7 +21,7 @@ use super::keyset::{deal_and_install, DealTarget};
 use super::{Settings, UsageError};
 use crate::client::config::Config;
 use crate::client::http::HttpOptions;
-use crate::client::Token;
+use crate::protocol::Token;
 use crate::server;
 
 /// Keyset name in the generated config.

@@ -70,24 +70,7 @@ pub fn metadata_from(path: Vec<u8>, meta: &fs::Metadata) -> FileMetadata {
     };
     #[cfg(not(unix))]
     let mode = None;
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| match t.duration_since(std::time::UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_secs())
-                .ok()
-                .map(|s| (s, d.subsec_nanos())),
-            Err(e) => {
-                // Before 1970: negative seconds, nanoseconds counted upwards.
-                let d = e.duration();
-                let secs = i64::try_from(d.as_secs()).ok()?;
-                Some(if d.subsec_nanos() == 0 {
-                    (-secs, 0)
-                } else {
-                    (-secs - 1, 1_000_000_000 - d.subsec_nanos())
-                })
-            }
-        });
+    let mtime = meta.modified().ok().and_then(crate::durable::epoch_time);
     FileMetadata {
         path,
         size: meta.len(),

@@ -12,7 +12,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use super::args::EncryptArgs;
 use super::encrypt::metadata_from;
-use super::output::AtomicFile;
+use super::output::create_file;
 use super::tree::{
     create_dirs_inside, mtime_of, parallel, path_bytes, remove_stale_temp_files, threads_for,
     walked, Run,
@@ -205,7 +205,7 @@ fn encrypt_one(
         return Ok(None);
     }
     // The walker created the parent directory before it reached this file.
-    let mut output = AtomicFile::create(&dest, args.force || args.tree.skip_unchanged)?;
+    let mut output = create_file(&dest, args.force || args.tree.skip_unchanged)?;
     let input = File::open(&job.path).context("cannot open")?;
     let threads = threads_for(settings, job.metadata.size);
     let source: Source<'_, &[u8]> = Source::File {

@@ -7,8 +7,9 @@ use anyhow::{Context, Result};
 
 use super::args::InspectArgs;
 use super::output::{is_std_stream, Input};
+use crate::encoding::hex;
 use crate::envelope::read_header;
-use crate::format::{hex_string, Stanza};
+use crate::format::Stanza;
 use crate::stream;
 
 pub fn run(args: &InspectArgs) -> Result<()> {
@@ -40,11 +41,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     // The body length implies the plaintext length; it is authenticated only
     // when the file is decrypted.
     let body = stream::plaintext_len(body_len);
-    let keysets: Vec<String> = header
-        .keyset_ids()
-        .iter()
-        .map(|id| hex_string(id))
-        .collect();
+    let keysets: Vec<String> = header.keyset_ids().iter().map(|id| hex(id)).collect();
     let has_metadata = header.header.sealed_metadata().is_some();
     let unknown: Vec<u8> = header
         .header

@@ -17,8 +17,9 @@ use super::args::{KeysetCommand, KeysetCreateArgs, KeysetRevokeArgs};
 use super::{Settings, UsageError};
 use crate::client::config::{resolve_path, Config, KeysetEntry, ServerEntry, TokenSource};
 use crate::client::http::{install_share_request, AdminClient, HttpOptions};
-use crate::client::{format_fingerprint, parse_fingerprint, Token};
-use crate::format::hex_string;
+use crate::encoding::hex;
+use crate::encoding::{format_fingerprint, parse_fingerprint};
+use crate::protocol::Token;
 use crate::protocol::{b64_element, CreateClientRequest};
 use crate::threshold::kem::{deal, PublicKeyset};
 
@@ -101,7 +102,7 @@ fn list(settings: &Settings) -> Result<()> {
                 },
                 public.threshold(),
                 public.shares().len(),
-                hex_string(public.id())
+                hex(public.id())
             );
         }
     }
@@ -190,7 +191,7 @@ fn create_command(settings: &Settings, args: &KeysetCreateArgs) -> Result<()> {
     let entry = deal_and_install(&targets, args.threshold, &client_name, &options, |line| {
         settings.note(line)
     })?;
-    let id = hex_string(entry.public().id());
+    let id = hex(entry.public().id());
     config.add_keyset(&args.name, entry)?;
     if args.default || config.default_keyset().is_none() {
         config.set_default_keyset(Some(&args.name))?;
@@ -274,7 +275,7 @@ pub fn deal_and_install(
         .collect::<Result<Vec<_>>>()?;
 
     let (public, shares) = deal(threshold, &ids, &mut OsRng)?;
-    let keyset_id = hex_string(public.id());
+    let keyset_id = hex(public.id());
     let mut installed = Vec::new();
     for ((target, admin), share) in targets.iter().zip(&admins).zip(&shares) {
         let mut request = install_share_request(&public, share);

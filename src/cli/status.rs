@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use super::args::StatusArgs;
 use super::Settings;
 use crate::client::http::{check_status, HttpOptions};
-use crate::format::hex_string;
+use crate::encoding::hex;
 
 pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
     let config = settings.load_config()?;
@@ -23,7 +23,7 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
         keyset.name,
         threshold,
         statuses.len(),
-        hex_string(keyset.public.id())
+        hex(keyset.public.id())
     );
     let mut healthy = 0;
     for (s, endpoint) in statuses.iter().zip(&keyset.endpoints) {

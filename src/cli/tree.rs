@@ -17,8 +17,9 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use super::output::{is_temp_name, sync_dir, AtomicFile};
+use super::output::commit_file_deferred;
 use super::{warn, Settings};
+use crate::durable::{self, is_temp_name, AtomicFile, Attributes};
 
 /// Files at least this large are split across all workers by chunk; smaller
 /// ones are processed one per worker.
@@ -179,7 +180,7 @@ impl Run {
         mode: Option<u32>,
         mtime: Option<(i64, u32)>,
     ) -> Result<()> {
-        let dir = file.commit_deferred(mode, mtime)?;
+        let dir = commit_file_deferred(file, Attributes { mode, mtime })?;
         self.dirs
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -252,7 +253,9 @@ impl Run {
         }
         let interrupted = self.interrupted();
         for dir in self.dirs.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            sync_dir(&dir);
+            if let Err(e) = durable::sync_dir(&dir) {
+                warn(format_args!("{}: {e}", dir.display()));
+            }
         }
         let mut summary = self.summary.into_inner().unwrap_or_else(|p| p.into_inner());
         summary.seconds = self.started.elapsed().as_secs_f64();
@@ -443,10 +446,10 @@ mod tests {
     fn stale_temp_files_are_removed_and_nothing_else() {
         let tmp = tempfile::tempdir().unwrap();
         fs::create_dir(tmp.path().join("d")).unwrap();
-        let stale = tmp.path().join("d").join(format!(
-            ".f.slock{}0123456789ab",
-            super::super::output::TEMP_MARKER
-        ));
+        let stale = tmp
+            .path()
+            .join("d")
+            .join(format!(".f.slock{}0123456789ab", durable::TEMP_MARKER));
         fs::write(&stale, b"x").unwrap();
         fs::write(tmp.path().join("d/keep.slock"), b"y").unwrap();
         remove_stale_temp_files(tmp.path());

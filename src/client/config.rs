@@ -79,7 +79,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::fs;
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Read as _};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -88,8 +88,11 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 use zeroize::{Zeroize as _, Zeroizing};
 
-use super::{parse_fingerprint, ServerEndpoint, Token};
-use crate::format::hex_string;
+use super::ServerEndpoint;
+use crate::durable::{self, Replace};
+use crate::encoding::parse_fingerprint;
+use crate::encoding::{hex, parse_hex32};
+use crate::protocol::Token;
 use crate::protocol::{b64_element, unb64_element};
 use crate::threshold::kem::PublicKeyset;
 
@@ -475,7 +478,7 @@ impl Config {
             });
         }
         let mut config = Self::parse(&bytes, Some(path))?;
-        config.source_mode = file_mode(&meta);
+        config.source_mode = durable::mode_of(&meta);
         Ok(config)
     }
 
@@ -637,7 +640,7 @@ impl Config {
                 "expected a base64url (unpadded) canonical ristretto255 element".into(),
             )
         })?;
-        let id = parse_hex32(&raw.id)
+        let id = parse_hex32(raw.id.trim())
             .ok_or_else(|| err("id", "expected 64 hex digits (the keyset id)".into()))?;
         let public = PublicKeyset::new(raw.threshold, group_key, shares).map_err(|e| {
             self.invalid(
@@ -651,7 +654,7 @@ impl Config {
                 format!(
                     "does not match the id computed from threshold, group_key and the public \
                      shares ({}); the entry was edited or corrupted",
-                    hex_string(public.id())
+                    hex(public.id())
                 ),
             ));
         }
@@ -776,11 +779,11 @@ impl Config {
             .find(|(_, entry)| entry.public.id() == id)
             .map(|(name, _)| name.as_str())
             .ok_or_else(|| ConfigError::UnknownKeysetId {
-                id: hex_string(id),
+                id: hex(id),
                 available: self
                     .keysets
                     .iter()
-                    .map(|(n, e)| format!("{n} = {}", hex_string(e.public.id())))
+                    .map(|(n, e)| format!("{n} = {}", hex(e.public.id())))
                     .collect(),
                 file: self.source.clone(),
             })?;
@@ -904,7 +907,7 @@ impl Config {
         {
             return Err(ConfigError::Duplicate(format!(
                 "keyset `{other}` already has id {}",
-                hex_string(entry.public.id())
+                hex(entry.public.id())
             )));
         }
         if self.default_keyset.is_none()
@@ -965,103 +968,23 @@ impl Config {
     }
 }
 
-/// Writes `bytes` to `path` via a temporary file in the same directory,
-/// fsync and rename; the file gets mode 0600.
+/// Writes `bytes` to `path` durably with mode 0600 (see
+/// [`crate::durable`]), creating the parent directory (mode 0700) first.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
-    let io_err = |path: &Path, action, source| ConfigError::Io {
-        path: path.to_path_buf(),
-        action,
-        source,
-    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let file_name = path.file_name().ok_or_else(|| {
-        io_err(
-            path,
-            "write",
-            io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
-        )
+    durable::create_private_dir(&dir).map_err(|source| ConfigError::Io {
+        path: dir,
+        action: "create directory",
+        source,
     })?;
-    create_private_dir(&dir).map_err(|e| io_err(&dir, "create directory", e))?;
-
-    let (tmp_path, mut tmp) =
-        create_temp(&dir, file_name).map_err(|e| io_err(&dir, "create a temporary file in", e))?;
-    let result = tmp
-        .write_all(bytes)
-        .and_then(|()| tmp.sync_all())
-        .map_err(|e| io_err(&tmp_path, "write", e))
-        .and_then(|()| {
-            drop(tmp);
-            fs::rename(&tmp_path, path).map_err(|e| io_err(path, "replace", e))
-        });
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp_path);
-        return result;
-    }
-    // Make the rename durable; not all platforms can fsync a directory.
-    if let Ok(d) = fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
-}
-
-fn create_temp(dir: &Path, name: &std::ffi::OsStr) -> io::Result<(PathBuf, fs::File)> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    for _ in 0..100 {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let mut tmp_name = OsString::from(".");
-        tmp_name.push(name);
-        tmp_name.push(format!(".tmp-{}-{nanos:x}-{n}", std::process::id()));
-        let tmp_path = dir.join(tmp_name);
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
-        }
-        match options.open(&tmp_path) {
-            Ok(file) => return Ok((tmp_path, file)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        "could not pick a unique temporary file name",
-    ))
-}
-
-#[cfg(unix)]
-fn file_mode(meta: &fs::Metadata) -> Option<u32> {
-    use std::os::unix::fs::PermissionsExt as _;
-    Some(meta.permissions().mode())
-}
-
-#[cfg(not(unix))]
-fn file_mode(_meta: &fs::Metadata) -> Option<u32> {
-    None
+    durable::write_file(path, bytes, Replace::Allow).map_err(|source| ConfigError::Io {
+        path: path.to_path_buf(),
+        action: "write",
+        source,
+    })
 }
 
 /// Reads a token file: private (on unix), small, one token, trailing
@@ -1075,7 +998,7 @@ fn read_token_file(path: &Path) -> Result<Token, String> {
     if !meta.is_file() {
         return Err(format!("{shown} is not a regular file"));
     }
-    if let Some(mode) = file_mode(&meta).filter(|m| m & 0o077 != 0) {
+    if let Some(mode) = durable::mode_of(&meta).filter(|m| m & 0o077 != 0) {
         return Err(format!(
             "token file {shown} is readable by group or others (mode {:04o}); run `chmod 600 {shown}`",
             mode & 0o7777
@@ -1154,18 +1077,6 @@ fn join_ids(ids: &[u16]) -> String {
         .map(u16::to_string)
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn parse_hex32(text: &str) -> Option<[u8; 32]> {
-    let text = text.trim();
-    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 /// Takes the token source out of a raw server table, refusing more than one.
@@ -1267,7 +1178,10 @@ impl FileKeyset {
                     url: s.url.clone(),
                     participant: s.participant,
                     public_share,
-                    fingerprint: s.fingerprint.as_ref().map(super::format_fingerprint),
+                    fingerprint: s
+                        .fingerprint
+                        .as_ref()
+                        .map(crate::encoding::format_fingerprint),
                     token: None,
                     token_file: None,
                     token_env: None,
@@ -1296,7 +1210,7 @@ impl FileKeyset {
             })
             .collect::<Result<_, ConfigError>>()?;
         Ok(Self {
-            id: hex_string(entry.public.id()),
+            id: hex(entry.public.id()),
             threshold: entry.public.threshold(),
             group_key: b64_element(entry.public.group_key()),
             servers,
@@ -1490,7 +1404,7 @@ impl Locator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::b64;
+    use crate::encoding::b64;
     use crate::threshold::kem::deal;
     use rand::rngs::StdRng;
     use rand::SeedableRng;
@@ -1510,31 +1424,31 @@ mod tests {
     /// A valid config; the comments give the line numbers tests rely on.
     fn sample(ks: &PublicKeyset) -> String {
         [
-            r#"default_keyset = "main""#.to_string(),    // 1
-            String::new(),                               // 2
-            "[keysets.main]".into(),                     // 3
-            format!("id = \"{}\"", hex_string(ks.id())), // 4
-            "threshold = 2".into(),                      // 5
+            r#"default_keyset = "main""#.to_string(), // 1
+            String::new(),                            // 2
+            "[keysets.main]".into(),                  // 3
+            format!("id = \"{}\"", hex(ks.id())),     // 4
+            "threshold = 2".into(),                   // 5
             format!("group_key = \"{}\"", b64_element(ks.group_key())), // 6
-            String::new(),                               // 7
-            "[[keysets.main.servers]]".into(),           // 8
-            r#"url = "https://127.0.0.1:8443""#.into(),  // 9
-            "participant = 1".into(),                    // 10
+            String::new(),                            // 7
+            "[[keysets.main.servers]]".into(),        // 8
+            r#"url = "https://127.0.0.1:8443""#.into(), // 9
+            "participant = 1".into(),                 // 10
             format!("public_share = \"{}\"", share(ks, 1)), // 11
-            r#"token = "slk_inline""#.into(),            // 12
-            String::new(),                               // 13
-            "[[keysets.main.servers]]".into(),           // 14
-            r#"url = "https://127.0.0.1:8444""#.into(),  // 15
-            "participant = 2".into(),                    // 16
+            r#"token = "slk_inline""#.into(),         // 12
+            String::new(),                            // 13
+            "[[keysets.main.servers]]".into(),        // 14
+            r#"url = "https://127.0.0.1:8444""#.into(), // 15
+            "participant = 2".into(),                 // 16
             format!("public_share = \"{}\"", share(ks, 2)), // 17
-            format!("fingerprint = \"{FP}\""),           // 18
-            r#"token_env = "TOK2""#.into(),              // 19
-            String::new(),                               // 20
-            "[[keysets.main.servers]]".into(),           // 21
-            r#"url = "https://127.0.0.1:8445""#.into(),  // 22
-            "participant = 3".into(),                    // 23
+            format!("fingerprint = \"{FP}\""),        // 18
+            r#"token_env = "TOK2""#.into(),           // 19
+            String::new(),                            // 20
+            "[[keysets.main.servers]]".into(),        // 21
+            r#"url = "https://127.0.0.1:8445""#.into(), // 22
+            "participant = 3".into(),                 // 23
             format!("public_share = \"{}\"", share(ks, 3)), // 24
-            r#"token_file = "tok3""#.into(),             // 25
+            r#"token_file = "tok3""#.into(),          // 25
             String::new(),
         ]
         .join("\n")
@@ -1899,7 +1813,7 @@ mod tests {
     fn id_mismatch_is_detected() {
         let ks = public(1);
         let text = with_line(&sample(&ks), 4, &format!("id = \"{}\"", "00".repeat(32)));
-        assert_err(&text, 4, "keysets.main.id", &hex_string(ks.id()));
+        assert_err(&text, 4, "keysets.main.id", &hex(ks.id()));
         let text = with_line(&sample(&ks), 4, r#"id = "xyz""#);
         assert_err(&text, 4, "keysets.main.id", "64 hex digits");
     }
@@ -1942,7 +1856,7 @@ mod tests {
         assert_err(&text, 3, "keysets.\"ma in\"", "invalid keyset name");
         let text = format!(
             "[keysets.main]\nid = \"{}\"\nthreshold = 1\ngroup_key = \"{}\"\n",
-            hex_string(ks.id()),
+            hex(ks.id()),
             b64_element(ks.group_key())
         );
         assert_err(&text, 1, "keysets.main", "no servers");

@@ -32,12 +32,14 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::{format_fingerprint, ServerEndpoint, Token};
-use crate::format::hex_string;
+use super::ServerEndpoint;
+use crate::encoding::hex;
+use crate::encoding::{b64, format_fingerprint, unb64};
+use crate::protocol::Token;
 use crate::protocol::{
-    b64, b64_element, unb64, unb64_element, ClientInfo, ClientList, CreateClientRequest,
-    CreateClientResponse, ErrorBody, EvaluateRequest, EvaluateResponse, Health,
-    InstallShareRequest, KeyInfo, PublicShare,
+    b64_element, unb64_element, ClientInfo, ClientList, CreateClientRequest, CreateClientResponse,
+    ErrorBody, EvaluateRequest, EvaluateResponse, Health, InstallShareRequest, KeyInfo,
+    PublicShare,
 };
 use crate::threshold::kem::{Evaluation, KeyService, PublicKeyset, ServiceError};
 use crate::threshold::shamir::SecretShare;
@@ -707,7 +709,7 @@ impl KeyService for HttpKeyService {
         participants: &[u16],
         blinded: &[RistrettoPoint],
     ) -> Vec<Result<Evaluation, ServiceError>> {
-        let keyset_id = hex_string(keyset.id());
+        let keyset_id = hex(keyset.id());
         let request = EvaluateRequest {
             blinded: blinded.iter().map(b64_element).collect(),
         };
@@ -992,7 +994,7 @@ fn status_of(
     let Some(token) = &endpoint.token else {
         return status;
     };
-    let id = hex_string(keyset.id());
+    let id = hex(keyset.id());
     match connection.json::<KeyInfo>(Method::Get, &format!("/v1/keys/{id}"), Some(token), None) {
         Ok(info) => {
             let expected_share = keyset.public_share(endpoint.participant);

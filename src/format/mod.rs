@@ -101,7 +101,7 @@ pub struct ThresholdStanza {
 impl fmt::Debug for ThresholdStanza {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThresholdStanza")
-            .field("keyset_id", &hex_string(&self.keyset_id))
+            .field("keyset_id", &crate::encoding::hex(&self.keyset_id))
             .finish_non_exhaustive()
     }
 }
@@ -315,11 +315,6 @@ fn parse_stanza(kind: u8, body: &[u8]) -> Result<Stanza, FormatError> {
             body: body.to_vec(),
         }),
     }
-}
-
-/// Lower-case hex, for ids in messages and `inspect`.
-pub fn hex_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::persist::open_append_private;
+use crate::durable::open_append_private;
 
 /// Who made a request, as far as authentication established.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,8 +14,9 @@ use sha2::{Digest, Sha256};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroizing;
 
-use crate::client::Token;
-use crate::protocol::{b64, TOKEN_PREFIX};
+use crate::encoding::b64;
+use crate::protocol::Token;
+use crate::protocol::TOKEN_PREFIX;
 
 /// Length of the random part of a token, in bytes.
 const TOKEN_RANDOM_LEN: usize = 32;
@@ -99,7 +100,7 @@ mod tests {
     fn token_hash_is_sha256_of_the_text() {
         // SHA-256("abc"), FIPS 180-2 appendix B.1.
         assert_eq!(
-            crate::format::hex_string(&hash_token("abc")),
+            crate::encoding::hex(&hash_token("abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }

@@ -34,7 +34,6 @@
 mod audit;
 mod auth;
 mod metrics;
-mod persist;
 mod ratelimit;
 mod routes;
 mod state;
@@ -53,7 +52,7 @@ pub use state::{
     Principal, State,
 };
 
-use crate::client::Token;
+use crate::protocol::Token;
 
 /// How long a graceful shutdown waits for in-flight requests.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -152,7 +151,7 @@ pub struct InitReport {
 impl InitReport {
     /// The fingerprint as configs spell it: `sha256:<hex>`.
     pub fn fingerprint_text(&self) -> String {
-        crate::client::format_fingerprint(&self.fingerprint)
+        crate::encoding::format_fingerprint(&self.fingerprint)
     }
 }
 
@@ -189,7 +188,8 @@ pub fn init(dir: &Path, extra_names: &[String]) -> Result<InitReport, ServerErro
         dir.join(state::TLS_DIR),
         dir.join(state::KEYS_DIR),
     ] {
-        persist::create_private_dir(&sub)
+        crate::durable::create_private_dir(&sub)
+            .and_then(|()| crate::durable::set_mode(&sub, crate::durable::PRIVATE_DIR_MODE))
             .map_err(io_error(format!("cannot create {}", sub.display())))?;
     }
     let admin_token = generate_token();
@@ -319,7 +319,7 @@ pub fn serve_blocking(
             "shardlock server: serving {} keyset(s) from {}, certificate {}",
             state.keyset_ids().len(),
             state.dir().display(),
-            crate::client::format_fingerprint(&state.fingerprint())
+            crate::encoding::format_fingerprint(&state.fingerprint())
         );
         // The one stdout line; dev-cluster and scripts read it for the port.
         let mut stdout = std::io::stdout().lock();

@@ -30,10 +30,10 @@ use super::state::{
     normalize_keyset_id, valid_client_name, validate_install, ClientChangeError, ClientError,
     ClientRecord, InstallError, InstallOutcome, Principal, State,
 };
+use crate::encoding::b64;
 use crate::protocol::{
-    b64, b64_element, unb64_element, ClientInfo, ClientList, CreateClientRequest,
-    CreateClientResponse, ErrorBody, EvaluateRequest, EvaluateResponse, Health,
-    InstallShareRequest, MAX_BATCH, MAX_BODY,
+    b64_element, unb64_element, ClientInfo, ClientList, CreateClientRequest, CreateClientResponse,
+    ErrorBody, EvaluateRequest, EvaluateResponse, Health, InstallShareRequest, MAX_BATCH, MAX_BODY,
 };
 use crate::threshold::voprf::blind_evaluate_batch;
 
@@ -181,7 +181,7 @@ async fn audit_layer(Shared(state): Shared<Arc<State>>, request: Request, next: 
 /// change is not made when its audit line cannot be written.
 async fn audit_preflight(state: &Arc<State>) -> Result<(), ApiError> {
     let path = state.audit_path();
-    tokio::task::spawn_blocking(move || super::persist::open_append_private(&path).map(drop))
+    tokio::task::spawn_blocking(move || crate::durable::open_append_private(&path).map(drop))
         .await
         .map_err(|_| ApiError::internal("the request could not be audited"))?
         .map_err(|_| ApiError::internal("the request could not be audited"))

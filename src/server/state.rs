@@ -20,13 +20,11 @@ use zeroize::{Zeroize, Zeroizing};
 use super::audit::now_rfc3339;
 use super::auth::{find_token, token_matches};
 use super::metrics::Metrics;
-use super::persist::write_atomic;
 use super::ratelimit::{Limits, RateLimiter};
 use super::{tls, ServerError};
-use crate::format::hex_string;
-use crate::protocol::{
-    b64, b64_element, unb64, unb64_element, InstallShareRequest, KeyInfo, PublicShare,
-};
+use crate::durable::{self, Replace};
+use crate::encoding::{b64, hex, parse_hex32, unb64};
+use crate::protocol::{b64_element, unb64_element, InstallShareRequest, KeyInfo, PublicShare};
 use crate::threshold::kem::PublicKeyset;
 use crate::threshold::shamir::SecretShare;
 use crate::threshold::SecretScalar;
@@ -45,22 +43,10 @@ const LAYOUT_VERSION: u32 = 1;
 /// Longest client name (`[A-Za-z0-9._-]{1,64}`).
 const MAX_NAME_LEN: usize = 64;
 
-/// Parses exactly 64 hex digits (either case) into 32 bytes.
-pub fn parse_hex32(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
-
 /// Normalises a keyset id from a URL or request: 64 hex digits, returned
 /// lower-case; `None` if malformed.
 pub fn normalize_keyset_id(text: &str) -> Option<String> {
-    parse_hex32(text).map(|bytes| hex_string(&bytes))
+    parse_hex32(text).map(|bytes| hex(&bytes))
 }
 
 /// Whether `name` is a valid client name: `[A-Za-z0-9._-]{1,64}`, and not
@@ -98,7 +84,7 @@ impl ServerFile {
     pub(crate) fn new(admin_hash: &[u8; 32]) -> Self {
         Self {
             version: LAYOUT_VERSION,
-            admin_token_sha256: hex_string(admin_hash),
+            admin_token_sha256: hex(admin_hash),
             limits: LimitsFile::default(),
             log: LogFile::default(),
         }
@@ -296,7 +282,7 @@ pub fn validate_install(
         .collect::<Result<_, _>>()?;
     let keyset = PublicKeyset::new(request.threshold, group_key, public)
         .map_err(|_| InstallError::Inconsistent)?;
-    let id_hex = hex_string(keyset.id());
+    let id_hex = hex(keyset.id());
     let path_id = parse_hex32(path_id).ok_or(InstallError::IdMismatch)?;
     if &path_id != keyset.id() {
         return Err(InstallError::IdMismatch);
@@ -397,7 +383,7 @@ impl std::fmt::Debug for State {
             .field("dir", &self.dir)
             .field(
                 "fingerprint",
-                &crate::client::format_fingerprint(&self.fingerprint),
+                &crate::encoding::format_fingerprint(&self.fingerprint),
             )
             .finish_non_exhaustive()
     }
@@ -640,7 +626,7 @@ impl State {
         let text = to_toml(&file).map_err(InstallOutcome::Storage)?;
         drop(file);
         let path = self.dir.join(KEYS_DIR).join(format!("{}.toml", key.id_hex));
-        write_atomic(&path, text.as_bytes()).map_err(|source| {
+        write_private(&path, text.as_bytes()).map_err(|source| {
             InstallOutcome::Storage(ServerError::Io {
                 context: format!("cannot write {}", path.display()),
                 source,
@@ -721,7 +707,7 @@ impl State {
                 .iter()
                 .map(|c| ClientEntry {
                     name: c.name.clone(),
-                    token_sha256: hex_string(&c.token_sha256),
+                    token_sha256: hex(&c.token_sha256),
                     keysets: c.keysets.clone(),
                     revoked: c.revoked,
                     created: c.created.clone(),
@@ -730,7 +716,7 @@ impl State {
         };
         let text = to_toml(&file)?;
         let path = self.dir.join(CLIENTS_FILE);
-        write_atomic(&path, text.as_bytes()).map_err(|source| ServerError::Io {
+        write_private(&path, text.as_bytes()).map_err(|source| ServerError::Io {
             context: format!("cannot write {}", path.display()),
             source,
         })
@@ -786,22 +772,27 @@ pub(crate) fn write_initial_files(
     };
     let tls_dir = dir.join(TLS_DIR);
     let key_path = tls_dir.join(KEY_FILE);
-    write_atomic(&key_path, cert.key_pem.as_bytes()).map_err(io(&key_path))?;
+    write_private(&key_path, cert.key_pem.as_bytes()).map_err(io(&key_path))?;
     let cert_path = tls_dir.join(CERT_FILE);
-    write_atomic(&cert_path, cert.cert_pem.as_bytes()).map_err(io(&cert_path))?;
+    write_private(&cert_path, cert.cert_pem.as_bytes()).map_err(io(&cert_path))?;
     let clients_path = dir.join(CLIENTS_FILE);
-    write_atomic(
+    write_private(
         &clients_path,
         b"# Clients: name, token SHA-256, granted keysets.\n",
     )
     .map_err(io(&clients_path))?;
     let audit_path = dir.join(AUDIT_FILE);
-    super::persist::open_append_private(&audit_path).map_err(io(&audit_path))?;
+    durable::open_append_private(&audit_path).map_err(io(&audit_path))?;
     // server.toml last: its presence marks a complete state directory.
     let server_path = dir.join(SERVER_FILE);
     let text = to_toml(&ServerFile::new(admin_hash))?;
-    write_atomic(&server_path, text.as_bytes()).map_err(io(&server_path))?;
+    write_private(&server_path, text.as_bytes()).map_err(io(&server_path))?;
     Ok(())
+}
+
+/// Writes a state file durably with mode 0600 (see [`crate::durable`]).
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    durable::write_file(path, contents, Replace::Allow)
 }
 
 #[cfg(test)]
@@ -815,7 +806,7 @@ mod tests {
         crate::client::http::install_share_request(keyset, share)
     }
 
-    fn fresh_dir() -> (tempfile::TempDir, PathBuf, crate::client::Token) {
+    fn fresh_dir() -> (tempfile::TempDir, PathBuf, crate::protocol::Token) {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("server");
         let report = crate::server::init(&dir, &[]).unwrap();
@@ -831,7 +822,7 @@ mod tests {
     #[test]
     fn install_validation() {
         let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
-        let id = hex_string(keyset.id());
+        let id = hex(keyset.id());
         let good = request_for(&keyset, &shares[0]);
         let key = validate_install(&id, &good).unwrap();
         assert_eq!(key.id_hex(), id);
@@ -851,7 +842,7 @@ mod tests {
         // Wrong id in the path.
         let (other, _) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
         assert_eq!(
-            validate_install(&hex_string(other.id()), &good).err(),
+            validate_install(&hex(other.id()), &good).err(),
             Some(InstallError::IdMismatch)
         );
         assert_eq!(
@@ -923,7 +914,7 @@ mod tests {
         assert_eq!(state.authenticate("slk_wrong"), None);
 
         let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
-        let id = hex_string(keyset.id());
+        let id = hex(keyset.id());
         let key = validate_install(&id, &request_for(&keyset, &shares[1])).unwrap();
         let (new, _) = state.install(key).unwrap();
         assert!(new);
@@ -961,7 +952,7 @@ mod tests {
         }
         let clients_text = fs::read_to_string(dir.join("clients.toml")).unwrap();
         assert!(!clients_text.contains(token.expose()));
-        assert!(clients_text.contains(&hex_string(&hash_token(token.expose()))));
+        assert!(clients_text.contains(&hex(&hash_token(token.expose()))));
 
         // Reload: same keys, same clients, same share.
         let reloaded = State::load(&dir).unwrap();
@@ -991,7 +982,11 @@ mod tests {
             .unwrap()
             .chain(fs::read_dir(dir.join("keys")).unwrap())
             .filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .contains(durable::TEMP_MARKER)
+            })
             .count();
         assert_eq!(leftovers, 0);
     }
@@ -1001,7 +996,7 @@ mod tests {
         let (_tmp, dir, _) = fresh_dir();
         let state = State::load(&dir).unwrap();
         let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
-        let id = hex_string(keyset.id());
+        let id = hex(keyset.id());
         state
             .install(validate_install(&id, &request_for(&keyset, &shares[0])).unwrap())
             .unwrap();

@@ -34,7 +34,7 @@ impl std::fmt::Debug for GeneratedCertificate {
         f.debug_struct("GeneratedCertificate")
             .field(
                 "fingerprint",
-                &crate::client::format_fingerprint(&self.fingerprint),
+                &crate::encoding::format_fingerprint(&self.fingerprint),
             )
             .finish_non_exhaustive()
     }

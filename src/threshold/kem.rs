@@ -78,7 +78,7 @@ impl Eq for PublicKeyset {}
 impl fmt::Debug for PublicKeyset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PublicKeyset")
-            .field("id", &crate::format::hex_string(&self.id))
+            .field("id", &crate::encoding::hex(&self.id))
             .field("threshold", &self.threshold)
             .field("participants", &self.participants())
             .finish()
@@ -359,7 +359,7 @@ pub fn decapsulate_batch<S: KeyService + ?Sized, R: RngCore + CryptoRng>(
     let mut pending = Vec::new();
     for (index, stanza) in stanzas.iter().enumerate() {
         if stanza.keyset_id != keyset.id {
-            keys[index] = Some(Err(KemError::WrongKeyset(crate::format::hex_string(
+            keys[index] = Some(Err(KemError::WrongKeyset(crate::encoding::hex(
                 &stanza.keyset_id,
             ))));
             continue;

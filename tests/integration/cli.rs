@@ -20,8 +20,8 @@ use rand::RngCore;
 use crate::support::{self, start_fake, Lie};
 use shardlock::client::config::{Config, KeysetEntry, ServerEntry, TokenSource};
 use shardlock::client::http::{AdminClient, HttpOptions};
-use shardlock::client::Token;
-use shardlock::format::hex_string;
+use shardlock::encoding::hex;
+use shardlock::protocol::Token;
 use shardlock::server::State;
 use shardlock::threshold::kem::deal;
 
@@ -305,7 +305,7 @@ fn rewrite_servers(src: &Path, dst: &Path, edit: impl Fn(&mut ServerEntry)) {
 
 fn dev_keyset_id(config: &Path) -> String {
     let config = Config::load(config).expect("load config");
-    hex_string(config.entry(DEV_KEYSET).expect("dev keyset").public().id())
+    hex(config.entry(DEV_KEYSET).expect("dev keyset").public().id())
 }
 
 // ---------------------------------------------------------------------------
@@ -868,7 +868,7 @@ fn wrong_revoked_and_foreign_tokens_are_refused_and_write_nothing() {
             .expect("state")
             .fingerprint();
         args.push("--server".into());
-        args.push(format!("{}#sha256:{}", cluster.url(k), hex_string(&fp)).into());
+        args.push(format!("{}#sha256:{}", cluster.url(k), hex(&fp)).into());
     }
     args.push("--admin-token-file".into());
     args.push(admin_tokens.clone().into());

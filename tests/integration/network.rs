@@ -12,8 +12,10 @@ use crate::support::{self, start_fake, wrap_keys, Cluster, Lie, CLIENT};
 use shardlock::client::http::{
     check_status, install_share_request, AdminClient, HttpError, HttpKeyService, HttpOptions,
 };
-use shardlock::client::{format_fingerprint, ServerEndpoint, Token};
-use shardlock::format::hex_string;
+use shardlock::client::ServerEndpoint;
+use shardlock::encoding::format_fingerprint;
+use shardlock::encoding::hex;
+use shardlock::protocol::Token;
 use shardlock::protocol::{CreateClientRequest, MAX_BATCH};
 use shardlock::secret::DataKey;
 use shardlock::threshold::group::{mul_base, random_nonzero_scalar};
@@ -233,7 +235,7 @@ fn token_for_another_keyset_is_forbidden() {
     let node = cluster.node(1);
     let admin = node.admin();
     let (other, other_shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
-    let other_id = hex_string(other.id());
+    let other_id = hex(other.id());
     admin
         .install_share(&other_id, &install_share_request(&other, &other_shares[0]))
         .unwrap();
@@ -379,7 +381,7 @@ fn oversize_and_malformed_batches_are_rejected() {
     let good = shardlock::protocol::b64_element(&random_element());
     assert_eq!(post(&format!("{{\"blinded\":[\"{good}\"]}}")), 200);
     // Non-canonical field encoding (RFC 9496 A.2), valid base64url.
-    let non_canonical = shardlock::protocol::b64(&[0xff; 32]);
+    let non_canonical = shardlock::encoding::b64(&[0xff; 32]);
     assert_eq!(
         post(&format!("{{\"blinded\":[\"{good}\",\"{non_canonical}\"]}}")),
         400
@@ -491,7 +493,7 @@ fn inconsistent_share_installs_are_rejected() {
     let cluster = Cluster::new(2, 3);
     let admin = cluster.node(1).admin();
     let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
-    let id = hex_string(keyset.id());
+    let id = hex(keyset.id());
 
     // Participant 2's share presented as participant 1's.
     let mut wrong = install_share_request(&keyset, &shares[1]);
@@ -610,7 +612,7 @@ fn audit_log_has_one_line_per_request_and_no_secrets() {
     ] {
         assert!(!text.contains(secret));
     }
-    assert!(!text.contains(&shardlock::protocol::b64(
+    assert!(!text.contains(&shardlock::encoding::b64(
         cluster.shares[0].value().to_bytes().expose()
     )));
 }

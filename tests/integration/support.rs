@@ -19,10 +19,12 @@ use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
 use shardlock::client::http::{install_share_request, AdminClient, HttpKeyService, HttpOptions};
-use shardlock::client::{ServerEndpoint, Token};
+use shardlock::client::ServerEndpoint;
+use shardlock::encoding::b64;
 use shardlock::format::ThresholdStanza;
+use shardlock::protocol::Token;
 use shardlock::protocol::{
-    b64, b64_element, unb64_element, CreateClientRequest, EvaluateRequest, EvaluateResponse,
+    b64_element, unb64_element, CreateClientRequest, EvaluateRequest, EvaluateResponse,
 };
 use shardlock::secret::DataKey;
 use shardlock::server::{self, ServerError, State};
@@ -186,7 +188,7 @@ impl Cluster {
         let tmp = tempfile::tempdir().expect("tempdir");
         let ids: Vec<u16> = (1..=n).collect();
         let (keyset, shares) = deal(threshold, &ids, &mut OsRng).expect("deal");
-        let keyset_id = shardlock::format::hex_string(keyset.id());
+        let keyset_id = shardlock::encoding::hex(keyset.id());
         let mut nodes = Vec::new();
         for (participant, share) in ids.iter().zip(&shares) {
             let dir = tmp.path().join(format!("node{participant}"));
