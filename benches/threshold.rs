@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 
 use curve25519_dalek::ristretto::RistrettoPoint;
 use rand::rngs::OsRng;
+use shardlock::envelope::keywrap::{unwrap_batch, wrap};
 use shardlock::secret::DataKey;
-use shardlock::threshold::kem::{deal, decapsulate_batch, encapsulate, LocalKeyService, MAX_BATCH};
+use shardlock::threshold::kem::{deal, encapsulate, MAX_BATCH};
+use shardlock::threshold::local::LocalKeyService;
 use shardlock::threshold::voprf::blind_evaluate_batch;
 
 fn best_of<F: FnMut()>(runs: usize, mut f: F) -> Duration {
@@ -45,14 +47,11 @@ fn main() {
     let keys: Vec<DataKey> = (0..MAX_BATCH)
         .map(|_| DataKey::random(&mut OsRng))
         .collect();
-    let stanzas: Vec<_> = keys
-        .iter()
-        .map(|k| encapsulate(&keyset, k, &mut OsRng))
-        .collect();
+    let stanzas: Vec<_> = keys.iter().map(|k| wrap(&keyset, k, &mut OsRng)).collect();
     let refs: Vec<_> = stanzas.iter().collect();
     let service = LocalKeyService::new(shares.clone());
     let total = best_of(3, || {
-        let out = decapsulate_batch(&keyset, &service, &refs, &mut OsRng).expect("decapsulate");
+        let out = unwrap_batch(&keyset, &service, &refs, &mut OsRng).expect("unwrap");
         assert!(out.keys.iter().all(|k| k.is_ok()));
     });
     // The in-process service evaluates for both servers on this thread;
@@ -65,8 +64,8 @@ fn main() {
         MAX_BATCH as f64 / client.as_secs_f64()
     );
     let encaps = best_of(3, || {
-        for k in &keys {
-            encapsulate(&keyset, k, &mut OsRng);
+        for _ in &keys {
+            encapsulate(&keyset, &mut OsRng);
         }
     });
     println!(

@@ -14,7 +14,6 @@ pub mod durable;
 pub mod encoding;
 pub mod envelope;
 pub mod format;
-pub mod pipeline;
 pub mod protocol;
 pub mod secret;
 pub mod server;

@@ -8,8 +8,9 @@ use super::output::{Input, Output};
 use super::{warn, Settings};
 use crate::client::config::{Config, ResolvedKeyset};
 use crate::encoding::hex;
+use crate::envelope::keywrap;
 use crate::envelope::{self, SealedHeader};
-use crate::threshold::kem::{decapsulate, Fault, ParticipantFault};
+use crate::threshold::kem::{Fault, ParticipantFault};
 
 pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
     if args.tree.recursive {
@@ -29,7 +30,7 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
     // is removed.
     let mut output = Output::open(args.output.as_deref(), args.force, false)?;
     let service = settings.key_service(&keyset)?;
-    let (dek, faults) = decapsulate(&keyset.public, &service, stanza, &mut OsRng)?;
+    let (dek, faults) = keywrap::unwrap(&keyset.public, &service, stanza, &mut OsRng)?;
     report_faults(settings, &faults);
     let metadata = header.metadata(&dek)?;
     let bytes = envelope::decrypt_body(

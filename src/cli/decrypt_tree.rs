@@ -23,10 +23,11 @@ use crate::client::config::{Config, ResolvedKeyset};
 use crate::client::http::HttpKeyService;
 use crate::durable::is_temp_name;
 use crate::encoding::hex;
+use crate::envelope::keywrap;
 use crate::envelope::{self, SealedHeader, Source};
 use crate::secret::DataKey;
 use crate::stream;
-use crate::threshold::kem::{decapsulate_batch, KemError, MAX_BATCH};
+use crate::threshold::kem::MAX_BATCH;
 
 /// A file whose header has been read, waiting for its data key.
 struct Pending {
@@ -262,11 +263,7 @@ fn unwrap_batch(
                     .ok_or_else(|| anyhow!("no key stanza"))
             })
             .collect::<Result<Vec<_>>>()?;
-        let unwrapped = match decapsulate_batch(&keyset.public, service, &stanzas, &mut OsRng) {
-            Ok(d) => d,
-            Err(e @ KemError::NotEnoughServers { .. }) => return Err(e.into()),
-            Err(e) => bail!(e),
-        };
+        let unwrapped = keywrap::unwrap_batch(&keyset.public, service, &stanzas, &mut OsRng)?;
         report_faults(settings, &unwrapped.faults);
         for (pending, key) in files.into_iter().zip(unwrapped.keys) {
             match key {

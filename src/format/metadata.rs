@@ -1,39 +1,34 @@
-//! File metadata (relative path, size, mode, mtime) sealed in the header
-//! under a key derived from the data key, so a restore can put files back as
-//! they were while the storage provider sees none of it.
+//! The byte layout of file metadata (relative path, size, mode, mtime):
+//! what a restore needs to put a file back as it was. Pure encoding and
+//! decoding; sealing it under a key derived from the data key is the
+//! envelope's job (`envelope::metadata`), so the storage provider sees only
+//! ciphertext.
 //!
 //! ```text
-//! meta_key  = HKDF-SHA-256(salt = "", ikm = DEK, info = "shardlock/v1 metadata")
-//! sealed    = AES-256-GCM(meta_key, nonce = 0^12, aad = "", plaintext) || tag
 //! plaintext = flags(u8) size(u64) mode(u32) mtime_s(i64) mtime_ns(u32)
 //!             path_len(u16) path      (integers big-endian)
+//! stanza    = AES-256-GCM(meta_key, nonce = 0^12, aad = "", plaintext) || tag(16)
 //! ```
-//!
-//! A fixed nonce is safe because `meta_key` is used exactly once: every file
-//! has a fresh random DEK and one metadata stanza.
 
 use std::path::PathBuf;
 
-use hkdf::Hkdf;
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::FormatError;
-use crate::secret::DataKey;
-use crate::stream::{ChunkCipher, DefaultCipher, NONCE_LEN, TAG_LEN};
 
 /// Longest relative path stored, in bytes (Linux's PATH_MAX).
 pub const MAX_PATH_LEN: usize = 4096;
+/// The AEAD tag that follows the sealed plaintext in the stanza.
+pub const SEAL_TAG_LEN: usize = 16;
 const FIXED_LEN: usize = 1 + 8 + 4 + 8 + 4 + 2;
 /// Shortest valid sealed metadata stanza body.
-pub const MIN_SEALED_LEN: usize = FIXED_LEN + TAG_LEN;
+pub const MIN_SEALED_LEN: usize = FIXED_LEN + SEAL_TAG_LEN;
 /// Longest valid sealed metadata stanza body.
-pub const MAX_SEALED_LEN: usize = FIXED_LEN + MAX_PATH_LEN + TAG_LEN;
+pub const MAX_SEALED_LEN: usize = FIXED_LEN + MAX_PATH_LEN + SEAL_TAG_LEN;
 
 const FLAG_MODE: u8 = 0x01;
 const FLAG_MTIME: u8 = 0x02;
 const KNOWN_FLAGS: u8 = FLAG_MODE | FLAG_MTIME;
-const INFO: &[u8] = b"shardlock/v1 metadata";
 
 /// What a restore needs to put a file back.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -61,7 +56,8 @@ pub enum PathError {
 }
 
 impl FileMetadata {
-    fn encode(&self) -> Result<Zeroizing<Vec<u8>>, FormatError> {
+    /// The plaintext layout above, with room for the tag after it.
+    pub fn encode(&self) -> Result<Zeroizing<Vec<u8>>, FormatError> {
         if self.path.len() > MAX_PATH_LEN {
             return Err(FormatError::TooLarge("path longer than 4096 bytes"));
         }
@@ -78,7 +74,9 @@ impl FileMetadata {
             flags |= FLAG_MTIME;
             (secs, nanos) = (s, n);
         }
-        let mut out = Zeroizing::new(Vec::with_capacity(FIXED_LEN + self.path.len() + TAG_LEN));
+        let mut out = Zeroizing::new(Vec::with_capacity(
+            FIXED_LEN + self.path.len() + SEAL_TAG_LEN,
+        ));
         out.push(flags);
         out.extend_from_slice(&self.size.to_be_bytes());
         out.extend_from_slice(&mode.to_be_bytes());
@@ -89,7 +87,9 @@ impl FileMetadata {
         Ok(out)
     }
 
-    fn decode(bytes: &[u8]) -> Result<Self, FormatError> {
+    /// Parses the plaintext layout, accepting only its one canonical
+    /// encoding (absent fields zero, no unknown flags).
+    pub fn decode(bytes: &[u8]) -> Result<Self, FormatError> {
         let bad = |reason| FormatError::BadStanza {
             kind: "metadata".into(),
             reason,
@@ -135,34 +135,6 @@ impl FileMetadata {
         })
     }
 
-    /// Seals the metadata for the header's metadata stanza.
-    pub fn seal(&self, dek: &DataKey) -> Result<Vec<u8>, FormatError> {
-        let mut buf = self.encode()?;
-        let tag = metadata_cipher(dek).seal(&[0; NONCE_LEN], &mut buf);
-        let mut out = buf.to_vec();
-        out.extend_from_slice(&tag);
-        Ok(out)
-    }
-
-    /// Opens sealed metadata. Fails if it was not sealed under `dek` or was
-    /// altered.
-    pub fn open(sealed: &[u8], dek: &DataKey) -> Result<Self, FormatError> {
-        let body_len = sealed
-            .len()
-            .checked_sub(TAG_LEN)
-            .ok_or(FormatError::Truncated)?;
-        let mut buf = Zeroizing::new(sealed[..body_len].to_vec());
-        let mut tag = [0u8; TAG_LEN];
-        tag.copy_from_slice(&sealed[body_len..]);
-        if !metadata_cipher(dek).open(&[0; NONCE_LEN], &mut buf, &tag) {
-            return Err(FormatError::BadStanza {
-                kind: "metadata".into(),
-                reason: "failed authentication (tampered, or sealed under another key)",
-            });
-        }
-        Self::decode(&buf)
-    }
-
     /// The stored path as a relative [`PathBuf`], refusing anything that
     /// could escape the restore destination: absolute paths, `.` and `..`
     /// components, empty components, and NUL bytes. The metadata is
@@ -188,25 +160,9 @@ impl FileMetadata {
     }
 }
 
-#[cfg(unix)]
 fn os_str_from_bytes(bytes: &[u8]) -> Option<&std::ffi::OsStr> {
     use std::os::unix::ffi::OsStrExt;
     Some(std::ffi::OsStr::from_bytes(bytes))
-}
-
-#[cfg(not(unix))]
-fn os_str_from_bytes(bytes: &[u8]) -> Option<&std::ffi::OsStr> {
-    // Elsewhere only UTF-8 names without a Windows separator are safe.
-    let s = std::str::from_utf8(bytes).ok()?;
-    (!s.contains(['\\', ':'])).then(|| std::ffi::OsStr::new(s))
-}
-
-fn metadata_cipher(dek: &DataKey) -> DefaultCipher {
-    let mut key = Zeroizing::new([0u8; 32]);
-    Hkdf::<Sha256>::new(None, dek.expose())
-        .expand(INFO, &mut key[..])
-        .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA-256 output length"));
-    DefaultCipher::new(&key)
 }
 
 #[cfg(test)]
@@ -223,47 +179,25 @@ mod tests {
     }
 
     #[test]
-    fn seal_open_round_trip() {
-        let dek = DataKey::new([9; 32]);
+    fn encode_decode_round_trip() {
         for meta in [sample(), FileMetadata::default()] {
-            let sealed = meta.seal(&dek).unwrap();
-            assert!(sealed.len() >= MIN_SEALED_LEN && sealed.len() <= MAX_SEALED_LEN);
-            assert_eq!(FileMetadata::open(&sealed, &dek).unwrap(), meta);
+            let bytes = meta.encode().unwrap();
+            assert_eq!(FileMetadata::decode(&bytes).unwrap(), meta);
         }
     }
 
     #[test]
-    fn sealed_metadata_hides_the_path() {
-        let sealed = sample().seal(&DataKey::new([9; 32])).unwrap();
-        assert!(!sealed.windows(4).any(|w| w == b"docs"));
-    }
-
-    #[test]
-    fn wrong_key_or_any_flipped_bit_is_rejected() {
-        let dek = DataKey::new([9; 32]);
-        let sealed = sample().seal(&dek).unwrap();
-        assert!(FileMetadata::open(&sealed, &DataKey::new([8; 32])).is_err());
-        for i in 0..sealed.len() {
-            let mut bad = sealed.clone();
-            bad[i] ^= 0x10;
-            assert!(FileMetadata::open(&bad, &dek).is_err(), "byte {i}");
-        }
-        assert!(FileMetadata::open(&sealed[..10], &dek).is_err());
-    }
-
-    #[test]
-    fn overlong_path_and_bad_nanos_are_refused_when_sealing() {
-        let dek = DataKey::new([1; 32]);
+    fn overlong_path_and_bad_nanos_are_refused_when_encoding() {
         let long = FileMetadata {
             path: vec![b'a'; MAX_PATH_LEN + 1],
             ..Default::default()
         };
-        assert!(long.seal(&dek).is_err());
+        assert!(long.encode().is_err());
         let nanos = FileMetadata {
             mtime: Some((0, 1_000_000_000)),
             ..Default::default()
         };
-        assert!(nanos.seal(&dek).is_err());
+        assert!(nanos.encode().is_err());
     }
 
     #[test]

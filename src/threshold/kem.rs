@@ -1,11 +1,13 @@
-//! The threshold hashed-ElGamal KEM of DESIGN.md section 1.
+//! The threshold ElGamal KEM of docs/DESIGN.md section 1: a shared secret
+//! `Z` that the encrypter computes alone and that only `t` servers together
+//! can recompute. Turning `Z` into a key-encryption key and wrapping a data
+//! key with it is the envelope's job (`envelope::keywrap`); this module
+//! stays pure group arithmetic and protocol logic.
 //!
 //! Encapsulation is offline (needs only the keyset's public key):
 //!
 //! ```text
 //! r <- random non-zero scalar;  W = r·G;  Z = r·K
-//! KEK = HKDF-SHA-256(ikm = Z, salt = keyset id, info = "shardlock/v1 kek" || W || K)
-//! wrapped = AES-256-GCM(KEK, nonce 0, DEK)
 //! ```
 //!
 //! Decapsulation is oblivious, threshold and verifiable: the client blinds
@@ -27,7 +29,6 @@ use std::sync::{Arc, OnceLock};
 use curve25519_dalek::ristretto::{RistrettoBasepointTable, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::MultiscalarMul;
-use hkdf::Hkdf;
 use rand::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -36,15 +37,11 @@ use super::group::{
     decode_element, encode_element, mul_base, random_nonzero_scalar, Error, SecretScalar,
 };
 use super::shamir::{check_public_shares, lagrange_at_zero, split, SecretShare};
-use super::voprf::{blind_evaluate_batch, verify_proof, Proof};
-use crate::format::ThresholdStanza;
-use crate::secret::DataKey;
-use crate::stream::{ChunkCipher, DefaultCipher, NONCE_LEN, TAG_LEN};
+use super::voprf::{verify_proof, Proof};
+use crate::secret::SecretBytes;
 
 /// Domain separator of the keyset id hash.
 const KEYSET_ID_LABEL: &[u8] = b"shardlock/v1 keyset";
-/// HKDF info prefix of the KEK (DESIGN.md section 1).
-const KEK_LABEL: &[u8] = b"shardlock/v1 kek";
 /// Most elements in one evaluate request: bounds server work per request and
 /// the client's memory, while 10,000 files still cost only ~10 round trips.
 pub const MAX_BATCH: usize = 1024;
@@ -129,6 +126,11 @@ impl PublicKeyset {
         &self.group_key
     }
 
+    /// `K` encoded (it goes into the KEK's HKDF info).
+    pub fn group_key_bytes(&self) -> &[u8; 32] {
+        &self.group_key_bytes
+    }
+
     /// `(participant id, K_i)` pairs, sorted by id.
     pub fn shares(&self) -> &[(u16, RistrettoPoint)] {
         &self.shares
@@ -163,18 +165,17 @@ pub fn deal<R: RngCore + CryptoRng>(
     Ok((keyset, shares))
 }
 
-/// KEK = HKDF-SHA-256(ikm = Z, salt = keyset id, info = label || W || K).
-fn kek(keyset: &PublicKeyset, w: &[u8; 32], z: &[u8; 32]) -> DefaultCipher {
-    let mut info = Vec::with_capacity(KEK_LABEL.len() + 64);
-    info.extend_from_slice(KEK_LABEL);
-    info.extend_from_slice(w);
-    info.extend_from_slice(&keyset.group_key_bytes);
-    let ikm = z;
-    let mut key = Zeroizing::new([0u8; 32]);
-    Hkdf::<Sha256>::new(Some(&keyset.id), &ikm[..])
-        .expand(&info, &mut key[..])
-        .unwrap_or_else(|_| unreachable!("32 bytes is a valid HKDF-SHA-256 output length"));
-    DefaultCipher::new(&key)
+/// The encoded shared secret `Z = r·K = k·W`: zeroized on drop.
+pub type SharedSecret = SecretBytes<32>;
+
+/// What encapsulation yields: `W`, to be stored with the file, and `Z`, to
+/// derive the key-encryption key from and then forget.
+#[derive(Debug)]
+pub struct Encapsulation {
+    /// The encoded ephemeral element `W = r·G`.
+    pub ephemeral: [u8; 32],
+    /// The encoded shared secret `Z = r·K`.
+    pub secret: SharedSecret,
 }
 
 /// 1/2 mod ℓ, computed once.
@@ -183,12 +184,9 @@ fn inverse_of_two() -> Scalar {
     *INVERSE.get_or_init(|| Scalar::from(2u8).invert())
 }
 
-/// Wraps `dek` for `keyset`. Needs no server: only the public group key.
-pub fn encapsulate<R: RngCore + CryptoRng>(
-    keyset: &PublicKeyset,
-    dek: &DataKey,
-    rng: &mut R,
-) -> ThresholdStanza {
+/// Draws a fresh `r` and returns `W = r·G` and `Z = r·K`. Needs no
+/// server: only the public group key.
+pub fn encapsulate<R: RngCore + CryptoRng>(keyset: &PublicKeyset, rng: &mut R) -> Encapsulation {
     let r = SecretScalar::new(random_nonzero_scalar(rng));
     // W = r·G and Z = r·K are both needed only encoded. Encoding costs an
     // inversion each; computing (r/2)·G and (r/2)·K and letting
@@ -202,19 +200,12 @@ pub fn encapsulate<R: RngCore + CryptoRng>(
         mul_base(half.expose()),
         table * half.expose(),
     ]);
-    let (w, z) = match encoded.as_slice() {
-        [w, z] => (w.to_bytes(), Zeroizing::new(z.to_bytes())),
+    match encoded.as_slice() {
+        [w, z] => Encapsulation {
+            ephemeral: w.to_bytes(),
+            secret: SharedSecret::new(z.to_bytes()),
+        },
         _ => unreachable!("two points in, two encodings out"),
-    };
-    let mut buf = Zeroizing::new([0u8; 32 + TAG_LEN]);
-    buf[..32].copy_from_slice(dek.expose());
-    // Nonce 0 is safe: the KEK is derived from a fresh r and used once.
-    let tag = kek(keyset, &w, &z).seal(&[0; NONCE_LEN], &mut buf[..32]);
-    buf[32..].copy_from_slice(&tag);
-    ThresholdStanza {
-        keyset_id: keyset.id,
-        ephemeral: w,
-        wrapped_key: *buf,
     }
 }
 
@@ -301,18 +292,12 @@ impl fmt::Display for ParticipantFault {
     }
 }
 
-/// Why a data key could not be recovered.
+/// Why a shared secret could not be recomputed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KemError {
-    /// The file was wrapped for another keyset.
-    #[error("the file was encrypted for keyset {0}, not this one")]
-    WrongKeyset(String),
-    /// `W` in the file is not a valid group element.
+    /// `W` is not a valid group element (corrupt or forged stanza).
     #[error("the file's key stanza is corrupt (invalid ephemeral element)")]
     InvalidEphemeral,
-    /// The recombined KEK does not open the wrapped key.
-    #[error("the file's wrapped key failed authentication (corrupt or tampered header)")]
-    UnwrapFailed,
     /// Fewer than `t` servers gave valid answers.
     #[error("{}", not_enough_message(*needed, faults))]
     NotEnoughServers {
@@ -337,36 +322,30 @@ fn not_enough_message(needed: u16, faults: &[ParticipantFault]) -> String {
 /// Result of a batch decapsulation.
 #[derive(Debug)]
 pub struct Decapsulation {
-    /// One entry per input stanza, in order.
-    pub keys: Vec<Result<DataKey, KemError>>,
+    /// One entry per input `W`, in order.
+    pub secrets: Vec<Result<SharedSecret, KemError>>,
     /// Servers that failed along the way although enough others answered.
     /// A [`Fault::BadProof`] here deserves a loud warning.
     pub faults: Vec<ParticipantFault>,
 }
 
-/// Recovers the data keys of many files with as few requests as possible:
-/// one request per server per [`MAX_BATCH`] files. Per-file problems (wrong
-/// keyset, corrupt stanza) fail only that file; too few honest servers
-/// fails the whole call.
+/// Recomputes `Z = k·W` for many ephemeral elements with as few requests as
+/// possible: one request per server per [`MAX_BATCH`] elements. An invalid
+/// `W` fails only its own entry (and never reaches a server); too few
+/// honest servers fails the whole call.
 pub fn decapsulate_batch<S: KeyService + ?Sized, R: RngCore + CryptoRng>(
     keyset: &PublicKeyset,
     service: &S,
-    stanzas: &[&ThresholdStanza],
+    ephemerals: &[[u8; 32]],
     rng: &mut R,
 ) -> Result<Decapsulation, KemError> {
-    let mut keys: Vec<Option<Result<DataKey, KemError>>> = vec![None; stanzas.len()];
-    // Decode first; bad stanzas never reach a server.
+    let mut secrets: Vec<Option<Result<SharedSecret, KemError>>> = vec![None; ephemerals.len()];
+    // Decode first; bad elements never reach a server.
     let mut pending = Vec::new();
-    for (index, stanza) in stanzas.iter().enumerate() {
-        if stanza.keyset_id != keyset.id {
-            keys[index] = Some(Err(KemError::WrongKeyset(crate::encoding::hex(
-                &stanza.keyset_id,
-            ))));
-            continue;
-        }
-        match decode_element(&stanza.ephemeral) {
+    for (index, ephemeral) in ephemerals.iter().enumerate() {
+        match decode_element(ephemeral) {
             Ok(w) => pending.push((index, w)),
-            Err(_) => keys[index] = Some(Err(KemError::InvalidEphemeral)),
+            Err(_) => secrets[index] = Some(Err(KemError::InvalidEphemeral)),
         }
     }
 
@@ -405,49 +384,17 @@ pub fn decapsulate_batch<S: KeyService + ?Sized, R: RngCore + CryptoRng>(
                 coefficients.iter(),
                 answers.iter().map(|(_, e)| &e.evaluated[j]),
             );
-            keys[*index] = Some(unwrap_key(keyset, stanzas[*index], &z));
+            secrets[*index] = Some(Ok(SharedSecret::new(encode_element(&z))));
         }
     }
 
     Ok(Decapsulation {
-        keys: keys
+        secrets: secrets
             .into_iter()
             .map(|k| k.unwrap_or(Err(KemError::InvalidEphemeral)))
             .collect(),
         faults: scheduler.faults,
     })
-}
-
-/// Recovers one data key (a batch of one).
-pub fn decapsulate<S: KeyService + ?Sized, R: RngCore + CryptoRng>(
-    keyset: &PublicKeyset,
-    service: &S,
-    stanza: &ThresholdStanza,
-    rng: &mut R,
-) -> Result<(DataKey, Vec<ParticipantFault>), KemError> {
-    let mut result = decapsulate_batch(keyset, service, &[stanza], rng)?;
-    let key = result
-        .keys
-        .pop()
-        .unwrap_or(Err(KemError::InvalidEphemeral))?;
-    Ok((key, result.faults))
-}
-
-fn unwrap_key(
-    keyset: &PublicKeyset,
-    stanza: &ThresholdStanza,
-    z: &RistrettoPoint,
-) -> Result<DataKey, KemError> {
-    let mut buf = Zeroizing::new([0u8; 32]);
-    buf.copy_from_slice(&stanza.wrapped_key[..32]);
-    let mut tag = [0u8; TAG_LEN];
-    tag.copy_from_slice(&stanza.wrapped_key[32..]);
-    let z = Zeroizing::new(encode_element(z));
-    if kek(keyset, &stanza.ephemeral, &z).open(&[0; NONCE_LEN], &mut buf[..], &tag) {
-        Ok(DataKey::new(*buf))
-    } else {
-        Err(KemError::UnwrapFailed)
-    }
 }
 
 /// Chooses which servers to ask, across batches: those that answered well
@@ -564,69 +511,6 @@ impl<'k> Scheduler<'k> {
         )
         .map_err(|_| Fault::BadProof)?;
         Ok(evaluation)
-    }
-}
-
-/// An in-process key service holding shares directly: the reference
-/// implementation of the server's computation, used by tests, benchmarks
-/// and the demo's sanity checks. Real deployments use the HTTPS client.
-pub struct LocalKeyService {
-    shares: Vec<SecretShare>,
-}
-
-impl fmt::Debug for LocalKeyService {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LocalKeyService")
-            .field(
-                "participants",
-                &self.shares.iter().map(|s| s.id()).collect::<Vec<_>>(),
-            )
-            .finish()
-    }
-}
-
-impl LocalKeyService {
-    /// A service answering for the given shares.
-    pub fn new(shares: Vec<SecretShare>) -> Self {
-        Self { shares }
-    }
-
-    /// Evaluates `blinded` with one participant's share, exactly as a
-    /// key-share server does.
-    pub fn evaluate_one(
-        &self,
-        participant: u16,
-        blinded: &[RistrettoPoint],
-    ) -> Result<Evaluation, ServiceError> {
-        let share = self
-            .shares
-            .iter()
-            .find(|s| s.id() == participant)
-            .ok_or_else(|| {
-                ServiceError::Unavailable(format!("no share for participant {participant}"))
-            })?;
-        let (evaluated, proof) = blind_evaluate_batch(
-            share.value(),
-            &share.public_share(),
-            blinded,
-            &mut rand::rngs::OsRng,
-        )
-        .map_err(|e| ServiceError::Refused(e.to_string()))?;
-        Ok(Evaluation { evaluated, proof })
-    }
-}
-
-impl KeyService for LocalKeyService {
-    fn evaluate(
-        &self,
-        _keyset: &PublicKeyset,
-        participants: &[u16],
-        blinded: &[RistrettoPoint],
-    ) -> Vec<Result<Evaluation, ServiceError>> {
-        participants
-            .iter()
-            .map(|&id| self.evaluate_one(id, blinded))
-            .collect()
     }
 }
 

@@ -5,6 +5,8 @@
 
 pub mod group;
 pub mod kem;
+#[cfg(any(test, feature = "testkit"))]
+pub mod local;
 pub mod shamir;
 pub mod voprf;
 

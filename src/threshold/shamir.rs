@@ -14,7 +14,7 @@ use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::{IsIdentity, MultiscalarMul, VartimeMultiscalarMul};
 use rand::{CryptoRng, RngCore};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use super::group::{random_scalar, Error, SecretScalar};
 
@@ -194,6 +194,7 @@ pub fn combine_elements(points: &[(u16, RistrettoPoint)]) -> Result<RistrettoPoi
     ))
 }
 
+#[cfg(test)]
 /// Recovers the secret `f(0) = Σ λ_i·k_i` from shares. Only the dealer's
 /// tests and recovery tooling need this; in normal operation the secret is
 /// never reassembled (decapsulation uses [`combine_elements`]).
@@ -209,7 +210,7 @@ pub fn combine_scalars(shares: &[SecretShare]) -> Result<SecretScalar, Error> {
         secret += lambda * share.value.expose();
     }
     let result = SecretScalar::new(secret);
-    secret.zeroize();
+    zeroize::Zeroize::zeroize(&mut secret);
     Ok(result)
 }
 

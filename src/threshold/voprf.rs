@@ -3,9 +3,10 @@
 //! The server side ([`blind_evaluate_batch`]) is what a key-share server runs
 //! on its share `k_i`; the client side ([`verify_proof`]) is how the client
 //! detects a server that answered with anything but `k_i·B` (DESIGN.md
-//! section 1, "Decapsulation"). [`blind`], [`finalize`] and [`derive_key_pair`]
+//! section 1, "Decapsulation"). `blind`, `finalize` and [`derive_key_pair`]
 //! complete the RFC protocol so the Appendix A test vectors can be checked
-//! end to end, from `Input` to `Output`.
+//! end to end, from `Input` to `Output`; the first two exist only in tests,
+//! since shardlock's client blinds group elements, not byte strings.
 
 use curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
 use curve25519_dalek::ristretto::RistrettoPoint;
@@ -19,6 +20,7 @@ use super::group::{
     decode_scalar_allow_zero, encode_element, random_nonzero_scalar, Error, SecretScalar,
     ELEMENT_LEN, SCALAR_LEN,
 };
+#[cfg(test)]
 use crate::secret::SecretBytes;
 
 /// `contextString = "OPRFV1-" || I2OSP(modeVOPRF, 1) || "-" || identifier`
@@ -384,6 +386,7 @@ pub fn verify_proof(
     }
 }
 
+#[cfg(test)]
 fn check_input(input: &[u8]) -> Result<(), Error> {
     if input.len() > MAX_INPUT_LEN {
         return Err(Error::InputTooLong(input.len()));
@@ -392,6 +395,7 @@ fn check_input(input: &[u8]) -> Result<(), Error> {
 }
 
 /// `HashToGroup(input)`, rejecting the identity (RFC 9497 `InvalidInputError`).
+#[cfg(test)]
 fn input_element(input: &[u8]) -> Result<RistrettoPoint, Error> {
     check_input(input)?;
     let element = hash_to_group(&[input]);
@@ -401,6 +405,7 @@ fn input_element(input: &[u8]) -> Result<RistrettoPoint, Error> {
     Ok(element)
 }
 
+#[cfg(test)]
 /// `Blind(input)` with a caller-chosen blind (RFC 9497 section 3.3.1):
 /// `blind·HashToGroup(input)`. For known-answer tests and for callers that
 /// manage their own blinds.
@@ -411,6 +416,7 @@ pub fn blind_with(input: &[u8], blind: &SecretScalar) -> Result<RistrettoPoint, 
     Ok(input_element(input)? * blind.expose())
 }
 
+#[cfg(test)]
 /// `Blind(input)` (RFC 9497 section 3.3.1): a fresh random blind and the
 /// blinded element to send to the server.
 pub fn blind<R: RngCore + CryptoRng + ?Sized>(
@@ -422,6 +428,7 @@ pub fn blind<R: RngCore + CryptoRng + ?Sized>(
     Ok((blind, blinded))
 }
 
+#[cfg(test)]
 /// `Hash(I2OSP(len(input), 2) || input || I2OSP(32, 2) || N || "Finalize")`
 /// with `N = blind^-1 · evaluated`.
 fn unblind_and_hash(
@@ -438,6 +445,7 @@ fn unblind_and_hash(
     Ok(finalize_hash(input, &unblinded))
 }
 
+#[cfg(test)]
 fn finalize_hash(input: &[u8], element: &[u8; ELEMENT_LEN]) -> SecretBytes<OUTPUT_LEN> {
     let mut hasher = Sha512::new();
     hasher.update(i2osp2(input.len()));
@@ -451,6 +459,7 @@ fn finalize_hash(input: &[u8], element: &[u8; ELEMENT_LEN]) -> SecretBytes<OUTPU
     output
 }
 
+#[cfg(test)]
 /// The client's VOPRF `Finalize` (RFC 9497 section 3.3.2): verifies the
 /// proof for the single pair, then unblinds and hashes.
 pub fn finalize(
@@ -465,6 +474,7 @@ pub fn finalize(
     unblind_and_hash(input, blind, evaluated)
 }
 
+#[cfg(test)]
 /// `Finalize` over a batch answered with one proof (RFC 9497 section 3.3.2,
 /// "Clients can verify multiple inputs at once"): all four lists pair up by
 /// index.
@@ -493,6 +503,7 @@ pub fn finalize_batch(
         .collect()
 }
 
+#[cfg(test)]
 /// The PRF evaluated directly by someone holding the key (RFC 9497
 /// section 3.3.1 `Evaluate`); equals the client's [`finalize`] output.
 pub fn evaluate(sk: &SecretScalar, input: &[u8]) -> Result<SecretBytes<OUTPUT_LEN>, Error> {

@@ -15,13 +15,13 @@ use shardlock::client::http::{
 use shardlock::client::ServerEndpoint;
 use shardlock::encoding::format_fingerprint;
 use shardlock::encoding::hex;
+use shardlock::envelope::keywrap::unwrap_batch;
 use shardlock::protocol::Token;
 use shardlock::protocol::{CreateClientRequest, MAX_BATCH};
 use shardlock::secret::DataKey;
 use shardlock::threshold::group::{mul_base, random_nonzero_scalar};
 use shardlock::threshold::kem::{
-    deal, decapsulate_batch, Fault, KemError, KeyService, ParticipantFault, PublicKeyset,
-    ServiceError,
+    deal, Fault, KemError, KeyService, ParticipantFault, PublicKeyset, ServiceError,
 };
 
 fn random_element() -> RistrettoPoint {
@@ -37,7 +37,7 @@ fn decrypt_all(
 ) -> Vec<ParticipantFault> {
     let (deks, stanzas) = wrap_keys(keyset, count);
     let refs: Vec<_> = stanzas.iter().collect();
-    let result = decapsulate_batch(keyset, service, &refs, &mut OsRng).expect("decapsulate");
+    let result = unwrap_batch(keyset, service, &refs, &mut OsRng).expect("unwrap");
     assert_eq!(result.keys.len(), count);
     for (got, want) in result.keys.into_iter().zip(&deks) {
         let got: DataKey = got.expect("key unwraps");
@@ -123,8 +123,12 @@ fn two_servers_down_is_not_enough_and_lists_both() {
     let service = cluster.service();
     let (_, stanzas) = wrap_keys(&cluster.keyset, 3);
     let refs: Vec<_> = stanzas.iter().collect();
-    let err = decapsulate_batch(&cluster.keyset, &service, &refs, &mut OsRng).unwrap_err();
-    let KemError::NotEnoughServers { needed, faults } = &err else {
+    let err = unwrap_batch(&cluster.keyset, &service, &refs, &mut OsRng).unwrap_err();
+    let shardlock::envelope::keywrap::UnwrapError::Kem(KemError::NotEnoughServers {
+        needed,
+        faults,
+    }) = &err
+    else {
         panic!("unexpected {err:?}");
     };
     assert_eq!(*needed, 2);

@@ -21,6 +21,7 @@ use tokio::sync::oneshot;
 use shardlock::client::http::{install_share_request, AdminClient, HttpKeyService, HttpOptions};
 use shardlock::client::ServerEndpoint;
 use shardlock::encoding::b64;
+use shardlock::envelope::keywrap::wrap;
 use shardlock::format::ThresholdStanza;
 use shardlock::protocol::Token;
 use shardlock::protocol::{
@@ -28,7 +29,7 @@ use shardlock::protocol::{
 };
 use shardlock::secret::DataKey;
 use shardlock::server::{self, ServerError, State};
-use shardlock::threshold::kem::{deal, encapsulate, PublicKeyset};
+use shardlock::threshold::kem::{deal, PublicKeyset};
 use shardlock::threshold::shamir::SecretShare;
 use shardlock::threshold::voprf::blind_evaluate_batch;
 
@@ -253,7 +254,7 @@ pub fn wrap_keys(keyset: &PublicKeyset, count: usize) -> (Vec<DataKey>, Vec<Thre
     (0..count)
         .map(|_| {
             let dek = DataKey::random(&mut OsRng);
-            let stanza = encapsulate(keyset, &dek, &mut OsRng);
+            let stanza = wrap(keyset, &dek, &mut OsRng);
             (dek, stanza)
         })
         .unzip()

@@ -5,6 +5,7 @@ use curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
 use rand::rngs::OsRng;
 
 use super::*;
+use crate::threshold::local::LocalKeyService;
 
 /// How a test double misbehaves for one participant.
 #[derive(Clone, Copy)]
@@ -87,19 +88,25 @@ fn setup(t: u16, n: u16) -> (PublicKeyset, Vec<SecretShare>) {
     deal(t, &ids, &mut OsRng).unwrap()
 }
 
-fn dek(seed: u8) -> DataKey {
-    DataKey::new([seed; 32])
+/// One `W` through the batch API.
+fn decapsulate_one<S: KeyService + ?Sized>(
+    keyset: &PublicKeyset,
+    service: &S,
+    ephemeral: &[u8; 32],
+) -> Result<(SharedSecret, Vec<ParticipantFault>), KemError> {
+    let mut result = decapsulate_batch(keyset, service, &[*ephemeral], &mut OsRng)?;
+    let secret = result.secrets.pop().expect("one answer per element")?;
+    Ok((secret, result.faults))
 }
 
 #[test]
-fn round_trip_for_several_thresholds() {
+fn any_t_servers_recompute_the_encrypters_secret() {
     for (t, n) in [(1, 1), (1, 3), (2, 3), (3, 5), (5, 5)] {
         let (keyset, shares) = setup(t, n);
-        let stanza = encapsulate(&keyset, &dek(7), &mut OsRng);
-        assert_eq!(stanza.keyset_id, *keyset.id());
+        let enc = encapsulate(&keyset, &mut OsRng);
         let service = LocalKeyService::new(shares);
-        let (key, faults) = decapsulate(&keyset, &service, &stanza, &mut OsRng).unwrap();
-        assert_eq!(key, dek(7), "{t}-of-{n}");
+        let (z, faults) = decapsulate_one(&keyset, &service, &enc.ephemeral).unwrap();
+        assert_eq!(z, enc.secret, "{t}-of-{n}");
         assert!(faults.is_empty());
     }
 }
@@ -107,20 +114,20 @@ fn round_trip_for_several_thresholds() {
 #[test]
 fn encapsulation_is_randomised() {
     let (keyset, _) = setup(2, 3);
-    let a = encapsulate(&keyset, &dek(1), &mut OsRng);
-    let b = encapsulate(&keyset, &dek(1), &mut OsRng);
+    let a = encapsulate(&keyset, &mut OsRng);
+    let b = encapsulate(&keyset, &mut OsRng);
     assert_ne!(a.ephemeral, b.ephemeral);
-    assert_ne!(a.wrapped_key, b.wrapped_key);
+    assert_ne!(a.secret, b.secret);
 }
 
 #[test]
 fn any_t_servers_suffice_and_a_dead_one_is_replaced() {
     let (keyset, shares) = setup(2, 3);
-    let stanza = encapsulate(&keyset, &dek(3), &mut OsRng);
+    let enc = encapsulate(&keyset, &mut OsRng);
     for down in 1..=3u16 {
         let service = Faulty::new(shares.clone(), &[(down, Behaviour::Down)]);
-        let (key, faults) = decapsulate(&keyset, &service, &stanza, &mut OsRng).unwrap();
-        assert_eq!(key, dek(3));
+        let (z, faults) = decapsulate_one(&keyset, &service, &enc.ephemeral).unwrap();
+        assert_eq!(z, enc.secret);
         // The dead server is reported only if it was asked.
         assert!(faults.iter().all(|f| f.participant == down));
     }
@@ -129,15 +136,15 @@ fn any_t_servers_suffice_and_a_dead_one_is_replaced() {
 #[test]
 fn lying_servers_are_detected_named_and_skipped() {
     let (keyset, shares) = setup(2, 3);
-    let stanza = encapsulate(&keyset, &dek(4), &mut OsRng);
+    let enc = encapsulate(&keyset, &mut OsRng);
     for behaviour in [
         Behaviour::WrongEvaluation,
         Behaviour::BrokenProof,
         Behaviour::ShortAnswer,
     ] {
         let service = Faulty::new(shares.clone(), &[(1, behaviour)]);
-        let (key, faults) = decapsulate(&keyset, &service, &stanza, &mut OsRng).unwrap();
-        assert_eq!(key, dek(4));
+        let (z, faults) = decapsulate_one(&keyset, &service, &enc.ephemeral).unwrap();
+        assert_eq!(z, enc.secret);
         assert_eq!(faults.len(), 1);
         assert_eq!(faults[0].participant, 1);
         assert_eq!(faults[0].name, "https://node1.test");
@@ -152,12 +159,12 @@ fn lying_servers_are_detected_named_and_skipped() {
 #[test]
 fn too_few_servers_is_one_error_listing_each_server() {
     let (keyset, shares) = setup(2, 3);
-    let stanza = encapsulate(&keyset, &dek(5), &mut OsRng);
+    let enc = encapsulate(&keyset, &mut OsRng);
     let service = Faulty::new(
         shares,
         &[(1, Behaviour::Down), (3, Behaviour::WrongEvaluation)],
     );
-    let err = decapsulate(&keyset, &service, &stanza, &mut OsRng).unwrap_err();
+    let err = decapsulate_one(&keyset, &service, &enc.ephemeral).unwrap_err();
     let KemError::NotEnoughServers { needed, faults } = &err else {
         panic!("unexpected {err:?}");
     };
@@ -179,16 +186,14 @@ fn too_few_servers_is_one_error_listing_each_server() {
 fn batches_amortise_requests_and_skip_dead_servers_after_the_first_failure() {
     let (keyset, shares) = setup(2, 3);
     let count = MAX_BATCH * 2 + 10;
-    let keys: Vec<DataKey> = (0..count).map(|i| dek(i as u8)).collect();
-    let stanzas: Vec<ThresholdStanza> = keys
-        .iter()
-        .map(|k| encapsulate(&keyset, k, &mut OsRng))
+    let encs: Vec<Encapsulation> = (0..count)
+        .map(|_| encapsulate(&keyset, &mut OsRng))
         .collect();
-    let refs: Vec<&ThresholdStanza> = stanzas.iter().collect();
+    let ephemerals: Vec<[u8; 32]> = encs.iter().map(|e| e.ephemeral).collect();
     let service = Faulty::new(shares, &[(1, Behaviour::Down)]);
-    let result = decapsulate_batch(&keyset, &service, &refs, &mut OsRng).unwrap();
-    for (got, want) in result.keys.iter().zip(&keys) {
-        assert_eq!(got.as_ref().unwrap(), want);
+    let result = decapsulate_batch(&keyset, &service, &ephemerals, &mut OsRng).unwrap();
+    for (got, want) in result.secrets.iter().zip(&encs) {
+        assert_eq!(got.as_ref().unwrap(), &want.secret);
     }
     assert_eq!(service.calls(1), 1, "dead server tried once, not per batch");
     assert_eq!(service.calls(2), 3, "three batches of at most {MAX_BATCH}");
@@ -197,58 +202,27 @@ fn batches_amortise_requests_and_skip_dead_servers_after_the_first_failure() {
 }
 
 #[test]
-fn per_file_problems_fail_only_that_file() {
+fn an_invalid_ephemeral_fails_only_its_own_entry() {
     let (keyset, shares) = setup(2, 3);
-    let (other_keyset, _) = setup(2, 3);
-    let good = encapsulate(&keyset, &dek(1), &mut OsRng);
-    let foreign = encapsulate(&other_keyset, &dek(2), &mut OsRng);
-    let mut identity = encapsulate(&keyset, &dek(3), &mut OsRng);
-    identity.ephemeral = [0; 32];
-    let mut non_canonical = encapsulate(&keyset, &dek(4), &mut OsRng);
-    non_canonical.ephemeral = [0xff; 32];
-    let mut tampered = encapsulate(&keyset, &dek(5), &mut OsRng);
-    tampered.wrapped_key[40] ^= 1;
-    let mut swapped_w = encapsulate(&keyset, &dek(6), &mut OsRng);
-    swapped_w.ephemeral = good.ephemeral;
-
+    let good = encapsulate(&keyset, &mut OsRng);
     let service = LocalKeyService::new(shares);
-    let all = [
-        &good,
-        &foreign,
-        &identity,
-        &non_canonical,
-        &tampered,
-        &swapped_w,
-    ];
-    let result = decapsulate_batch(&keyset, &service, &all, &mut OsRng).unwrap();
-    assert_eq!(result.keys[0].as_ref().unwrap(), &dek(1));
-    assert!(matches!(result.keys[1], Err(KemError::WrongKeyset(_))));
-    assert_eq!(
-        result.keys[2].as_ref().unwrap_err(),
-        &KemError::InvalidEphemeral
-    );
-    assert_eq!(
-        result.keys[3].as_ref().unwrap_err(),
-        &KemError::InvalidEphemeral
-    );
-    assert_eq!(
-        result.keys[4].as_ref().unwrap_err(),
-        &KemError::UnwrapFailed
-    );
-    assert_eq!(
-        result.keys[5].as_ref().unwrap_err(),
-        &KemError::UnwrapFailed
-    );
+    // The identity and a non-canonical encoding.
+    let ephemerals = [good.ephemeral, [0; 32], [0xff; 32]];
+    let result = decapsulate_batch(&keyset, &service, &ephemerals, &mut OsRng).unwrap();
+    assert_eq!(result.secrets[0].as_ref().unwrap(), &good.secret);
+    for bad in &result.secrets[1..] {
+        assert_eq!(bad.as_ref().unwrap_err(), &KemError::InvalidEphemeral);
+    }
 }
 
 #[test]
 fn fewer_than_t_shares_cannot_decapsulate() {
     // With only t-1 shares available, the other servers are "down".
     let (keyset, shares) = setup(3, 5);
-    let stanza = encapsulate(&keyset, &dek(9), &mut OsRng);
+    let enc = encapsulate(&keyset, &mut OsRng);
     let service = LocalKeyService::new(shares.into_iter().take(2).collect());
     assert!(matches!(
-        decapsulate(&keyset, &service, &stanza, &mut OsRng),
+        decapsulate_one(&keyset, &service, &enc.ephemeral),
         Err(KemError::NotEnoughServers { needed: 3, .. })
     ));
 }
@@ -298,12 +272,12 @@ fn servers_never_see_the_ephemeral_element() {
         }
     }
     let (keyset, shares) = setup(2, 3);
-    let stanza = encapsulate(&keyset, &dek(1), &mut OsRng);
+    let enc = encapsulate(&keyset, &mut OsRng);
     let spy = Spy(LocalKeyService::new(shares), RefCell::default());
-    decapsulate(&keyset, &spy, &stanza, &mut OsRng).unwrap();
-    decapsulate(&keyset, &spy, &stanza, &mut OsRng).unwrap();
+    decapsulate_one(&keyset, &spy, &enc.ephemeral).unwrap();
+    decapsulate_one(&keyset, &spy, &enc.ephemeral).unwrap();
     let seen = spy.1.borrow();
-    let w = decode_element(&stanza.ephemeral).unwrap();
+    let w = decode_element(&enc.ephemeral).unwrap();
     assert!(seen.iter().all(|b| *b != w));
     assert_ne!(seen[0], seen[1]);
 }

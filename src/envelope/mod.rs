@@ -1,22 +1,27 @@
 //! A whole shardlock file: the header ([`crate::format`]) followed by the
 //! chunked-encryption body ([`crate::stream`]) whose context is the exact
-//! header bytes. This is where a data key is born (encrypt) and where a
-//! recovered one is used (decrypt); recovering it is the caller's business
-//! (through [`crate::threshold::kem`]), so folders can batch it.
+//! header bytes. This is where a data key is born (encrypt), wrapped for a
+//! keyset ([`keywrap`]) beside its sealed metadata ([`metadata`]), and
+//! where a recovered one is used (decrypt); recovering it is the caller's
+//! business ([`keywrap::unwrap_batch`]), so folders can batch it.
 //!
-//! Only `Read`/`Write` here: temp files, fsync and renames belong to the CLI.
+//! Only `Read`/`Write` here: temp files, fsync and renames belong to the
+//! client's use cases and [`crate::durable`].
 
 use std::io::{self, BufWriter, Read, Write};
 
 use rand::{CryptoRng, RngCore};
 
+pub mod keywrap;
+pub mod metadata;
+
 use crate::format::metadata::FileMetadata;
 use crate::format::{header_len, FormatError, Header, Stanza, ThresholdStanza, PREAMBLE_LEN};
-pub use crate::pipeline::Source;
-use crate::pipeline::{self, PipelineError};
 use crate::secret::DataKey;
+pub use crate::stream::pipeline::Source;
+use crate::stream::pipeline::{self, PipelineError};
 use crate::stream::StreamError;
-use crate::threshold::kem::{encapsulate, PublicKeyset};
+use crate::threshold::kem::PublicKeyset;
 
 /// Why encrypting or decrypting a file failed. Reading and writing errors
 /// are kept apart so the CLI can say which side (e.g. a full disk) failed.
@@ -102,15 +107,15 @@ pub fn encrypt<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
 /// The header of a new file: one threshold stanza and, if given, sealed
 /// metadata. Exposed for callers that write bodies themselves (parallel
 /// chunk workers).
-pub fn build_header<G: RngCore + CryptoRng>(
+fn build_header<G: RngCore + CryptoRng>(
     keyset: &PublicKeyset,
     dek: &DataKey,
     metadata: Option<&FileMetadata>,
     rng: &mut G,
 ) -> Result<Header, EnvelopeError> {
-    let mut stanzas = vec![Stanza::Threshold(encapsulate(keyset, dek, rng))];
+    let mut stanzas = vec![Stanza::Threshold(keywrap::wrap(keyset, dek, rng))];
     if let Some(meta) = metadata {
-        stanzas.push(Stanza::Metadata(meta.seal(dek)?));
+        stanzas.push(Stanza::Metadata(metadata::seal(meta, dek)?));
     }
     Ok(Header { stanzas })
 }
@@ -157,7 +162,7 @@ impl SealedHeader {
     pub fn metadata(&self, dek: &DataKey) -> Result<Option<FileMetadata>, EnvelopeError> {
         match self.header.sealed_metadata() {
             None => Ok(None),
-            Some(sealed) => Ok(Some(FileMetadata::open(sealed, dek)?)),
+            Some(sealed) => Ok(Some(metadata::open(sealed, dek)?)),
         }
     }
 }
@@ -218,7 +223,8 @@ mod tests {
     use rand::rngs::OsRng;
 
     use super::*;
-    use crate::threshold::kem::{deal, decapsulate, LocalKeyService};
+    use crate::threshold::kem::deal;
+    use crate::threshold::local::LocalKeyService;
 
     fn sample_metadata(size: u64) -> FileMetadata {
         FileMetadata {
@@ -239,7 +245,7 @@ mod tests {
         let stanza = header
             .stanza_for(keyset.id())
             .ok_or_else(|| EnvelopeError::NoStanzaForKeyset("x".into()))?;
-        let (dek, _) = decapsulate(keyset, service, stanza, &mut OsRng).expect("decapsulate");
+        let (dek, _) = keywrap::unwrap(keyset, service, stanza, &mut OsRng).expect("unwrap");
         let meta = header.metadata(&dek)?;
         let mut out = Vec::new();
         decrypt_body(&header, &dek, Source::Stream(input), &mut out, 2)?;

@@ -11,7 +11,7 @@
 //! authenticated, and never after a failure; as with [`DecryptReader`],
 //! callers that must not leave partial plaintext write to a temporary file.
 //!
-//! [`DecryptReader`]: crate::stream::DecryptReader
+//! [`DecryptReader`]: super::DecryptReader
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -24,11 +24,11 @@ use std::sync::Mutex;
 use rand::{CryptoRng, RngCore};
 use zeroize::Zeroize;
 
-use crate::secret::DataKey;
-use crate::stream::{
+use super::{
     read_full, DecryptReader, DefaultCipher, EncryptReader, StreamError, StreamKey, CHUNK_SIZE,
     ENCRYPTED_CHUNK_SIZE, PREFIX_LEN, TAG_LEN,
 };
+use crate::secret::DataKey;
 
 /// Chunks per segment: 1 MiB of plaintext, enough to amortise the
 /// hand-offs between threads.

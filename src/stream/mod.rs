@@ -19,6 +19,7 @@
 //! - [`SeekableDecryptor`]: random access by chunk index or byte range; the
 //!   message length is authenticated (final chunk decrypted) before any read.
 //! - [`StreamKey`]: per-chunk seal/open for callers that parallelise chunks.
+//! - [`pipeline`]: one stream sealed or opened on every core.
 
 use std::fmt;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -30,6 +31,8 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::secret::SecretBytes;
+
+pub mod pipeline;
 
 /// Plaintext bytes per chunk (spec "Message chunking").
 pub const CHUNK_SIZE: usize = 16 * 1024;
@@ -377,6 +380,7 @@ pub fn plaintext_len(len: u64) -> Result<(u64, u64), StreamError> {
     Ok((full * CHUNK_SIZE as u64 + last - TAG_LEN as u64, chunks))
 }
 
+#[cfg(any(test, feature = "testkit"))]
 /// Streaming encryptor. Call [`EncryptWriter::finish`] to write the final
 /// short chunk; dropping it without `finish` leaves a truncated (and
 /// therefore rejected) ciphertext, never a silently shortened one.
@@ -389,6 +393,7 @@ pub struct EncryptWriter<W: Write, C: ChunkCipher = DefaultCipher> {
     index: u64,
 }
 
+#[cfg(any(test, feature = "testkit"))]
 impl<W: Write, C: ChunkCipher> fmt::Debug for EncryptWriter<W, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EncryptWriter")
@@ -397,6 +402,7 @@ impl<W: Write, C: ChunkCipher> fmt::Debug for EncryptWriter<W, C> {
     }
 }
 
+#[cfg(any(test, feature = "testkit"))]
 impl<W: Write, C: ChunkCipher> EncryptWriter<W, C> {
     /// Writes the salt and commitment to `inner` and returns a writer for the
     /// plaintext.
@@ -439,6 +445,7 @@ impl<W: Write, C: ChunkCipher> EncryptWriter<W, C> {
     }
 }
 
+#[cfg(any(test, feature = "testkit"))]
 impl<W: Write, C: ChunkCipher> Write for EncryptWriter<W, C> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let take = data.len().min(CHUNK_SIZE - self.filled);
@@ -703,6 +710,7 @@ impl<R: Read, C: ChunkCipher> Read for DecryptReader<R, C> {
     }
 }
 
+#[cfg(any(test, feature = "testkit"))]
 /// Random-access decryptor over a seekable ciphertext. Construction checks
 /// the commitment and authenticates the final chunk, so the plaintext length
 /// it reports is authentic (spec "Implementation notes": required before
@@ -717,6 +725,7 @@ pub struct SeekableDecryptor<R: Read + Seek, C: ChunkCipher = DefaultCipher> {
     buf: Zeroizing<Vec<u8>>,
 }
 
+#[cfg(any(test, feature = "testkit"))]
 impl<R: Read + Seek, C: ChunkCipher> fmt::Debug for SeekableDecryptor<R, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SeekableDecryptor")
@@ -726,6 +735,7 @@ impl<R: Read + Seek, C: ChunkCipher> fmt::Debug for SeekableDecryptor<R, C> {
     }
 }
 
+#[cfg(any(test, feature = "testkit"))]
 impl<R: Read + Seek, C: ChunkCipher> SeekableDecryptor<R, C> {
     /// Opens the body that starts at the current position of `inner` and
     /// runs to its end.
