@@ -11,10 +11,13 @@ use anyhow::{bail, Context, Result};
 use rand::rngs::OsRng;
 use rand::RngCore;
 
-use super::args::{DecryptArgs, DemoArgs, EncryptArgs, TreeArgs};
+use std::sync::atomic::AtomicBool;
+
+use super::args::DemoArgs;
 use super::dev_cluster::{DevCluster, KEYSET_NAME};
 use super::Settings;
-use crate::client::config::Config;
+use crate::client::tree::{DecryptTree, EncryptTree, TreeOutcome};
+use crate::client::{QuietReporter, Session};
 
 pub fn run(settings: &Settings, args: &DemoArgs) -> Result<()> {
     let started = Instant::now();
@@ -37,44 +40,35 @@ pub fn run(settings: &Settings, args: &DemoArgs) -> Result<()> {
 }
 
 fn demo(settings: &Settings, root: &Path) -> Result<()> {
-    let quiet = |_: String| {};
-    let mut cluster = DevCluster::start(&root.join("cluster"), 3, 2, quiet)?;
+    let mut cluster = DevCluster::start(&root.join("cluster"), 3, 2, &QuietReporter)?;
     outln!(
         "1. started 3 key-share servers (TLS, pinned certificates): {}",
         cluster.urls().join(", ")
     );
 
-    let config = Config::load(&cluster.config_path())?;
-    let keyset = config.keyset(Some(KEYSET_NAME))?;
     outln!("2. dealt a 2-of-3 keyset; the secret key was zeroized once its shares were installed");
 
     let data = root.join("data");
     let files = write_sample_tree(&data)?;
     let total: u64 = files.iter().map(|(_, len)| len).sum();
-    // The real folder commands, quietly, against the cluster's config.
-    let quiet = Settings {
-        config: Some(cluster.config_path()),
-        quiet: true,
-        ..settings.clone()
-    };
+    // The real folder use cases, quietly, against the cluster's config.
+    let session = Session::new(
+        Some(cluster.config_path()),
+        settings.session.options().clone(),
+    );
+    let never = AtomicBool::new(false);
     let encrypted = root.join("encrypted");
-    let tree = || TreeArgs {
-        recursive: true,
-        skip_unchanged: false,
-        json: false,
-    };
-    super::encrypt_tree::run(
-        &quiet,
-        &EncryptArgs {
-            input: Some(data.clone()),
+    let outcome = session.encrypt_tree(
+        &EncryptTree {
+            keyset: Some(KEYSET_NAME.into()),
+            source: Some(data.clone()),
             output: Some(encrypted.clone()),
-            keyset: None,
-            force: false,
-            tree: tree(),
-            exclude: Vec::new(),
+            ..EncryptTree::default()
         },
-        &keyset.public,
+        &QuietReporter,
+        &never,
     )?;
+    complete(outcome)?;
     outln!(
         "3. encrypted a folder of {} files ({} bytes) offline into {}: no server was asked",
         files.len(),
@@ -87,15 +81,16 @@ fn demo(settings: &Settings, root: &Path) -> Result<()> {
 
     let restored = root.join("restored");
     let started = Instant::now();
-    super::decrypt_tree::run(
-        &quiet,
-        &DecryptArgs {
-            input: Some(encrypted.clone()),
+    let outcome = session.decrypt_tree(
+        &DecryptTree {
+            source: Some(encrypted.clone()),
             output: Some(restored.clone()),
-            force: false,
-            tree: tree(),
+            ..DecryptTree::default()
         },
+        &QuietReporter,
+        &never,
     )?;
+    complete(outcome)?;
     outln!(
         "5. restored the folder with the 2 remaining servers ({} file keys unwrapped in one batch, {:.0} ms in all)",
         files.len(),
@@ -114,6 +109,17 @@ fn demo(settings: &Settings, root: &Path) -> Result<()> {
         "6. compared all {} files byte for byte: identical",
         files.len()
     );
+    Ok(())
+}
+
+/// A tree run that did everything, or why it did not.
+fn complete(outcome: TreeOutcome) -> Result<()> {
+    if let Some(fatal) = outcome.fatal {
+        return Err(fatal.into());
+    }
+    if let Some(failed) = outcome.summary.failed.first() {
+        bail!("{}: {}", failed.path, failed.reason);
+    }
     Ok(())
 }
 

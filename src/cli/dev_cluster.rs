@@ -17,10 +17,12 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 
 use super::args::DevClusterArgs;
-use super::keyset::{deal_and_install, DealTarget};
+use super::progress::Terminal;
 use super::{Settings, UsageError};
+use crate::client::admin::{deal_and_install, DealTarget};
 use crate::client::config::Config;
 use crate::client::http::HttpOptions;
+use crate::client::Reporter;
 use crate::protocol::Token;
 use crate::server;
 
@@ -51,12 +53,7 @@ pub struct DevCluster {
 impl DevCluster {
     /// Provisions DIR (or reuses an earlier provisioning) and starts every
     /// node, returning once all serve and the config is written.
-    pub fn start(
-        dir: &Path,
-        nodes: u16,
-        threshold: u16,
-        progress: impl Fn(String),
-    ) -> Result<Self> {
+    pub fn start(dir: &Path, nodes: u16, threshold: u16, reporter: &dyn Reporter) -> Result<Self> {
         if nodes == 0 || threshold == 0 || threshold > nodes {
             bail!(UsageError::new(format!(
                 "need 1 <= threshold <= nodes (got threshold {threshold}, nodes {nodes})"
@@ -102,7 +99,7 @@ impl DevCluster {
                 .and_then(|url| url.rsplit(':').next().and_then(|p| p.parse::<u16>().ok()))
                 .unwrap_or(0);
             let node = spawn_node(&node_dir, port)?;
-            progress(format!("node{k} serving on {}", node.url));
+            reporter.note(&format!("node{k} serving on {}", node.url));
             let fingerprint = server::State::load(&node_dir)?.fingerprint();
             targets.push(DealTarget {
                 url: node.url.clone(),
@@ -122,7 +119,7 @@ impl DevCluster {
                 threshold,
                 "dev-client",
                 &HttpOptions::default(),
-                &progress,
+                reporter,
             )?;
             let mut config = existing.unwrap_or_default();
             config.add_keyset(KEYSET_NAME, entry)?;
@@ -258,9 +255,12 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
 }
 
 pub fn run(settings: &Settings, args: &DevClusterArgs) -> Result<()> {
-    let cluster = DevCluster::start(&args.dir, args.nodes, args.threshold, |line| {
-        settings.note(line)
-    })?;
+    let cluster = DevCluster::start(
+        &args.dir,
+        args.nodes,
+        args.threshold,
+        &Terminal::plain(settings),
+    )?;
     let config = cluster.config_path();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -293,33 +293,23 @@ pub fn run(settings: &Settings, args: &DevClusterArgs) -> Result<()> {
 
 /// SIGINT and SIGTERM, registered when installed (not when first awaited).
 struct Signals {
-    #[cfg(unix)]
     interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
     terminate: tokio::signal::unix::Signal,
 }
 
 impl Signals {
     fn install() -> Result<Self> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            Ok(Self {
-                interrupt: signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
-                terminate: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(Self {})
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+        })
     }
 
     async fn wait(&mut self) {
-        #[cfg(unix)]
         tokio::select! {
             _ = self.interrupt.recv() => {}
             _ = self.terminate.recv() => {}
         }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

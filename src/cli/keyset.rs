@@ -1,27 +1,19 @@
-//! `shardlock keyset create|list`: a trusted dealer creates the threshold
-//! key, installs one share on each server over the admin API, verifies it,
-//! obtains a client token from each server, and records the keyset in the
-//! client config. The secret key exists only in this process, briefly, and
-//! is zeroized as soon as the shares are out.
+//! `shardlock keyset create|list|revoke-client`: flags and admin
+//! credentials (from a file, the environment or a prompt) turned into
+//! requests for [`crate::client::admin`], and the outcome printed.
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::io::IsTerminal;
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context, Result};
-use rand::rngs::OsRng;
-use zeroize::Zeroize;
+use anyhow::{bail, Context, Result};
 
 use super::args::{KeysetCommand, KeysetCreateArgs, KeysetRevokeArgs};
+use super::progress::Terminal;
 use super::{Settings, UsageError};
-use crate::client::config::{resolve_path, Config, KeysetEntry, ServerEntry, TokenSource};
-use crate::client::http::{install_share_request, AdminClient, HttpOptions};
-use crate::encoding::hex;
-use crate::encoding::{format_fingerprint, parse_fingerprint};
+use crate::client::admin::{check_servers, CreateKeyset, DealTarget};
+use crate::encoding::{hex, parse_fingerprint};
 use crate::protocol::Token;
-use crate::protocol::{b64_element, CreateClientRequest};
-use crate::threshold::kem::{deal, PublicKeyset};
 
 /// Environment variable with the servers' admin credential.
 pub const ADMIN_TOKEN_ENV: &str = "SHARDLOCK_ADMIN_TOKEN";
@@ -38,56 +30,29 @@ pub fn run(settings: &Settings, command: &KeysetCommand) -> Result<()> {
 /// while `t` servers still honour its token, so it is cut off once
 /// `n - t + 1` have revoked it; fewer is reported as a failure.
 fn revoke_client(settings: &Settings, args: &KeysetRevokeArgs) -> Result<()> {
-    let config = settings.load_config()?;
+    let config = settings.session.config()?;
     let name = config.select(args.keyset.as_deref())?.to_string();
     let entry = config
         .entry(&name)
         .with_context(|| format!("keyset {name:?} is not in the config"))?;
-    let servers: Vec<(String, Option<[u8; 32]>)> = entry
-        .servers()
-        .iter()
-        .map(|s| (s.url.clone(), s.fingerprint))
-        .collect();
-    let tokens = admin_tokens(args.admin_token_file.as_deref(), &servers)?;
-    let options = HttpOptions {
-        allow_http: settings.allow_http,
-        ..HttpOptions::default()
-    };
-    let mut revoked = 0;
-    let mut failures = Vec::new();
-    for ((url, fingerprint), token) in servers.iter().zip(tokens) {
-        let result = AdminClient::new(url, *fingerprint, token, &options)
-            .map_err(anyhow::Error::from)
-            .and_then(|admin| Ok(admin.revoke_client(&args.client)?));
-        match result {
-            Ok(_) => {
-                revoked += 1;
-                settings.note(format_args!("revoked {} at {url}", args.client));
-            }
-            Err(e) => failures.push(format!("{url}: {e:#}")),
-        }
-    }
-    let n = servers.len();
-    let needed = n - usize::from(entry.public().threshold()) + 1;
-    if revoked < needed {
-        bail!(
-            "{} is revoked at only {revoked} of {n} servers; it is cut off once {needed} have revoked it:\n  - {}",
-            args.client,
-            failures.join("\n  - ")
-        );
-    }
-    for failure in &failures {
+    let urls: Vec<String> = entry.servers().iter().map(|s| s.url.clone()).collect();
+    let tokens = admin_tokens(args.admin_token_file.as_deref(), &urls)?;
+    let revocation =
+        settings
+            .session
+            .revoke_client(&name, &args.client, tokens, &Terminal::plain(settings))?;
+    for failure in &revocation.failures {
         super::warn(format_args!("not revoked at {failure}"));
     }
     settings.note(format_args!(
-        "{} is cut off from keyset {name}: revoked at {revoked} of {n} servers (needed {needed})",
-        args.client
+        "{} is cut off from keyset {name}: revoked at {} of {} servers (needed {})",
+        args.client, revocation.revoked, revocation.servers, revocation.needed
     ));
     Ok(())
 }
 
 fn list(settings: &Settings) -> Result<()> {
-    let config = settings.load_config()?;
+    let config = settings.session.config()?;
     let default = config.default_keyset();
     for name in config.keyset_names() {
         if let Some(entry) = config.entry(name) {
@@ -107,17 +72,6 @@ fn list(settings: &Settings) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// One server as given on the command line, with its admin credential.
-#[derive(Debug, Clone)]
-pub struct DealTarget {
-    /// Base URL.
-    pub url: String,
-    /// Pinned certificate fingerprint, if given.
-    pub fingerprint: Option<[u8; 32]>,
-    /// Admin credential for this server.
-    pub admin_token: Token,
 }
 
 /// Splits `https://host:port#sha256:HEX` into URL and fingerprint.
@@ -141,23 +95,19 @@ pub fn parse_server_arg(arg: &str) -> Result<(String, Option<[u8; 32]>)> {
 }
 
 fn create_command(settings: &Settings, args: &KeysetCreateArgs) -> Result<()> {
-    let n = args.servers.len();
-    if args.threshold < 1 || usize::from(args.threshold) > n {
-        bail!(UsageError::new(format!(
-            "--threshold must be between 1 and the number of servers ({n})"
-        )));
-    }
-    let mut seen = BTreeSet::new();
-    let mut parsed = Vec::with_capacity(n);
-    for arg in &args.servers {
-        let (url, fingerprint) = parse_server_arg(arg)?;
-        if !seen.insert(url.to_ascii_lowercase()) {
-            bail!(UsageError::new(format!("server {url} is listed twice")));
-        }
-        parsed.push((url, fingerprint));
-    }
-    let tokens = admin_tokens(args.admin_token_file.as_deref(), &parsed)?;
-    let targets: Vec<DealTarget> = parsed
+    let parsed = args
+        .servers
+        .iter()
+        .map(|arg| parse_server_arg(arg))
+        .collect::<Result<Vec<_>>>()?;
+    let urls: Vec<String> = parsed.iter().map(|(url, _)| url.clone()).collect();
+    // Bad parameters are reported before anyone is asked for a credential.
+    check_servers(
+        args.threshold,
+        &urls.iter().map(String::as_str).collect::<Vec<_>>(),
+    )?;
+    let tokens = admin_tokens(args.admin_token_file.as_deref(), &urls)?;
+    let servers = parsed
         .into_iter()
         .zip(tokens)
         .map(|((url, fingerprint), admin_token)| DealTarget {
@@ -166,50 +116,30 @@ fn create_command(settings: &Settings, args: &KeysetCreateArgs) -> Result<()> {
             admin_token,
         })
         .collect();
-
-    let path = resolve_path(settings.config.as_deref())?;
-    let mut config = if path.exists() {
-        Config::load(&path)?
-    } else {
-        Config::new()
+    let request = CreateKeyset {
+        name: args.name.clone(),
+        threshold: args.threshold,
+        servers,
+        client_name: args.client_name.clone(),
+        make_default: args.default,
     };
-    if config.entry(&args.name).is_some() {
-        bail!(UsageError::new(format!(
-            "keyset {:?} already exists in {}",
-            args.name,
-            path.display()
-        )));
-    }
-    let client_name = args
-        .client_name
-        .clone()
-        .unwrap_or_else(|| format!("{}-client", args.name));
-    let options = HttpOptions {
-        allow_http: settings.allow_http,
-        ..HttpOptions::default()
-    };
-    let entry = deal_and_install(&targets, args.threshold, &client_name, &options, |line| {
-        settings.note(line)
-    })?;
-    let id = hex(entry.public().id());
-    config.add_keyset(&args.name, entry)?;
-    if args.default || config.default_keyset().is_none() {
-        config.set_default_keyset(Some(&args.name))?;
-    }
-    config.save(&path)?;
+    let created = settings
+        .session
+        .create_keyset(&request, &Terminal::plain(settings))?;
     settings.note(format_args!(
-        "keyset {} ({}-of-{}, id {id}) written to {}",
+        "keyset {} ({}-of-{}, id {}) written to {}",
         args.name,
         args.threshold,
-        n,
-        path.display()
+        urls.len(),
+        hex(&created.id),
+        created.config_path.display()
     ));
     Ok(())
 }
 
 /// Admin credentials, one per server: from a file (one line for all, or
 /// one per server), the environment, or a prompt on the terminal.
-fn admin_tokens(file: Option<&Path>, servers: &[(String, Option<[u8; 32]>)]) -> Result<Vec<Token>> {
+fn admin_tokens(file: Option<&Path>, servers: &[String]) -> Result<Vec<Token>> {
     let n = servers.len();
     if let Some(path) = file {
         let text = fs::read_to_string(path)
@@ -241,119 +171,12 @@ fn admin_tokens(file: Option<&Path>, servers: &[(String, Option<[u8; 32]>)]) -> 
     }
     servers
         .iter()
-        .map(|(url, _)| {
+        .map(|url| {
             let token = rpassword::prompt_password(format!("admin token for {url}: "))
                 .context("cannot read the admin token")?;
             Ok(Token::new(token.trim().to_string()))
         })
         .collect()
-}
-
-/// The dealer: makes a `threshold`-of-n keyset over `targets` (participant
-/// ids 1..=n in order), installs and verifies each share, and returns the
-/// config entry with a fresh client token per server. Shared by `keyset
-/// create`, `dev-cluster` and `demo`.
-pub fn deal_and_install(
-    targets: &[DealTarget],
-    threshold: u16,
-    client_name: &str,
-    options: &HttpOptions,
-    progress: impl Fn(String),
-) -> Result<KeysetEntry> {
-    let n = u16::try_from(targets.len()).map_err(|_| anyhow!("too many servers"))?;
-    let ids: Vec<u16> = (1..=n).collect();
-    // Check every server answers before creating anything.
-    let admins = targets
-        .iter()
-        .map(|t| {
-            let admin = AdminClient::new(&t.url, t.fingerprint, t.admin_token.clone(), options)?;
-            admin
-                .health()
-                .with_context(|| format!("key-share server {} is not reachable", t.url))?;
-            Ok(admin)
-        })
-        .collect::<Result<Vec<_>>>()?;
-
-    let (public, shares) = deal(threshold, &ids, &mut OsRng)?;
-    let keyset_id = hex(public.id());
-    let mut installed = Vec::new();
-    for ((target, admin), share) in targets.iter().zip(&admins).zip(&shares) {
-        let mut request = install_share_request(&public, share);
-        let installed_now = admin.install_share(&keyset_id, &request);
-        // The request carries the secret share as text: wipe it either way.
-        request.share.zeroize();
-        installed_now
-            .with_context(|| incomplete(&target.url, &installed, "installing its share failed"))?;
-        verify_installed(admin, &keyset_id, &public, share.id()).with_context(|| {
-            incomplete(
-                &target.url,
-                &installed,
-                "the installed share does not check out",
-            )
-        })?;
-        installed.push(target.url.clone());
-        progress(format!("installed share {} on {}", share.id(), target.url));
-    }
-    // Shares are no longer needed anywhere in this process.
-    drop(shares);
-
-    let mut servers = Vec::with_capacity(targets.len());
-    for ((target, admin), participant) in targets.iter().zip(&admins).zip(&ids) {
-        let response = admin
-            .create_client(&CreateClientRequest {
-                name: client_name.to_string(),
-                keysets: vec![keyset_id.clone()],
-            })
-            .with_context(|| format!("cannot obtain a client token from {}", target.url))?;
-        servers.push(ServerEntry {
-            participant: *participant,
-            url: target.url.clone(),
-            fingerprint: target.fingerprint,
-            token: TokenSource::Inline(Token::new(response.token.clone())),
-        });
-        if let Some(fp) = target.fingerprint {
-            progress(format!(
-                "client token from {} (pinned {})",
-                target.url,
-                format_fingerprint(&fp)
-            ));
-        }
-    }
-    Ok(KeysetEntry::new(public, servers)?)
-}
-
-fn verify_installed(
-    admin: &AdminClient,
-    keyset_id: &str,
-    public: &PublicKeyset,
-    participant: u16,
-) -> Result<()> {
-    let info = admin.key_info(keyset_id)?;
-    let expected = public
-        .public_share(participant)
-        .map(b64_element)
-        .unwrap_or_default();
-    if info.participant != participant
-        || info.public_share != expected
-        || info.keyset_id != keyset_id
-    {
-        bail!(
-            "the server reports participant {} with a different public share",
-            info.participant
-        );
-    }
-    Ok(())
-}
-
-fn incomplete(url: &str, installed: &[String], what: &str) -> String {
-    if installed.is_empty() {
-        format!("{url}: {what}; nothing was installed anywhere")
-    } else {
-        format!(
-            "{url}: {what}; the keyset is incomplete and was not saved (shares already on {} are unused and can be ignored)",
-            installed.join(", ")
-        )
-    }
 }
 
 #[cfg(test)]

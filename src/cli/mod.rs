@@ -1,5 +1,7 @@
-//! The command-line front end: flags are parsed once into [`args::Cli`],
-//! each subcommand lives in its own module, and [`main`] is the one place
+//! The command-line front end: flags are parsed once into [`args::Cli`]
+//! and resolved into [`Settings`] (a client [`Session`] plus how to
+//! print); each subcommand's module turns its flags into a request, calls
+//! the client use case, and reports the outcome. [`main`] is the one place
 //! that prints errors and picks the exit code:
 //!
 //! - 0: everything done;
@@ -17,29 +19,23 @@ macro_rules! outln {
 
 pub mod args;
 mod decrypt;
-mod decrypt_tree;
 mod demo;
 mod dev_cluster;
 mod encrypt;
-mod encrypt_tree;
 pub mod generate_docs;
 mod inspect;
 mod keyset;
-mod output;
+mod progress;
 mod server;
 mod status;
-mod tree;
 
 use std::fmt;
 use std::io::Write;
-use std::path::PathBuf;
 
-use anyhow::Result;
 use clap::Parser;
 
-use crate::client::config::ResolvedKeyset;
-use crate::client::config::{resolve_path, Config, ConfigError};
-use crate::client::http::{HttpKeyService, HttpOptions};
+use crate::client::http::HttpOptions;
+use crate::client::{Options, Session};
 use args::{Cli, Command, GlobalArgs};
 
 /// Exit status for usage and configuration errors.
@@ -67,45 +63,30 @@ impl fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 /// Global settings, resolved once from the flags.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Settings {
-    /// `--config`, if given.
-    pub config: Option<PathBuf>,
-    /// `--allow-http`.
-    pub allow_http: bool,
+    /// The client session every use case runs in.
+    pub session: Session,
     /// `--quiet`.
     pub quiet: bool,
-    /// `--jobs`, or the number of cores.
-    pub jobs: usize,
 }
 
 impl Settings {
     fn from_args(global: &GlobalArgs) -> Self {
-        Self {
-            config: global.config.clone(),
-            allow_http: global.allow_http,
-            quiet: global.quiet,
+        let options = Options {
             jobs: global
                 .jobs
                 .filter(|&j| j > 0)
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-        }
-    }
-
-    /// Loads the client configuration from wherever the flags and the
-    /// environment say it is.
-    pub fn load_config(&self) -> Result<Config> {
-        let path = resolve_path(self.config.as_deref())?;
-        Ok(Config::load(&path)?)
-    }
-
-    /// The HTTPS key service for a resolved keyset.
-    pub fn key_service(&self, keyset: &ResolvedKeyset) -> Result<HttpKeyService> {
-        let options = HttpOptions {
-            allow_http: self.allow_http,
-            ..HttpOptions::default()
+            http: HttpOptions {
+                allow_http: global.allow_http,
+                ..HttpOptions::default()
+            },
         };
-        Ok(HttpKeyService::new(keyset.endpoints.clone(), options)?)
+        Self {
+            session: Session::new(global.config.clone(), options),
+            quiet: global.quiet,
+        }
     }
 
     /// Prints a progress or summary line on stderr unless `--quiet`.
@@ -151,10 +132,17 @@ pub fn main() -> i32 {
 /// Prints an error (with its causes on the same line) and picks the status.
 fn report(error: &anyhow::Error) -> i32 {
     let _ = std::io::stdout().flush();
-    eprintln!("shardlock: error: {error:#}");
-    let usage = error
-        .chain()
-        .any(|cause| cause.is::<UsageError>() || cause.is::<ConfigError>());
+    eprintln!(
+        "shardlock: error: {}",
+        crate::client::one_line(error.as_ref())
+    );
+    let usage = error.chain().any(|cause| {
+        cause.is::<UsageError>()
+            || cause.is::<crate::client::config::ConfigError>()
+            || cause
+                .downcast_ref::<crate::client::Error>()
+                .is_some_and(crate::client::Error::is_usage)
+    });
     if usage {
         EXIT_USAGE
     } else {

@@ -6,32 +6,20 @@ use anyhow::{bail, Result};
 
 use super::args::StatusArgs;
 use super::Settings;
-use crate::client::http::{check_status, HttpOptions};
 use crate::encoding::hex;
 
 pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
-    let config = settings.load_config()?;
-    let keyset = config.keyset(args.keyset.as_deref())?;
-    let options = HttpOptions {
-        allow_http: settings.allow_http,
-        ..HttpOptions::default()
-    };
-    let statuses = check_status(&keyset.public, &keyset.endpoints, &options);
-    let threshold = keyset.public.threshold();
+    let health = settings.session.keyset_health(args.keyset.as_deref())?;
+    let n = health.servers.len();
     outln!(
         "keyset {} ({}-of-{}, id {})",
-        keyset.name,
-        threshold,
-        statuses.len(),
-        hex(keyset.public.id())
+        health.name,
+        health.threshold,
+        n,
+        hex(&health.id)
     );
-    let mut healthy = 0;
-    for (s, endpoint) in statuses.iter().zip(&keyset.endpoints) {
-        let ok = s.reachable
-            && s.pin_ok != Some(false)
-            && s.share_ok == Some(true)
-            && s.problem.is_none();
-        healthy += usize::from(ok);
+    for server in &health.servers {
+        let s = &server.status;
         let latency = s
             .latency_ms
             .map(|ms| format!("{ms} ms"))
@@ -39,7 +27,7 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
         let pin = match s.pin_ok {
             Some(true) => "pinned",
             Some(false) => "PIN MISMATCH",
-            None if endpoint.fingerprint.is_some() => "pin unchecked",
+            None if server.pinned => "pin unchecked",
             None => "web PKI roots",
         };
         let share = match s.share_ok {
@@ -49,7 +37,7 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
         };
         outln!(
             "  [{}] {} {} participant {}: {}, {}, {}",
-            if ok { "ok" } else { "!!" },
+            if server.healthy() { "ok" } else { "!!" },
             s.url,
             s.version
                 .as_deref()
@@ -68,15 +56,12 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
             outln!("       {problem}");
         }
     }
-    if healthy < usize::from(threshold) {
-        bail!(
-            "only {healthy} of {} servers are healthy; decryption needs {threshold}",
-            statuses.len()
-        );
+    let (healthy, threshold) = (health.healthy(), health.threshold);
+    if !health.can_decrypt() {
+        bail!("only {healthy} of {n} servers are healthy; decryption needs {threshold}");
     }
     settings.note(format_args!(
-        "{healthy} of {} servers healthy; decryption needs {threshold}",
-        statuses.len()
+        "{healthy} of {n} servers healthy; decryption needs {threshold}"
     ));
     Ok(())
 }

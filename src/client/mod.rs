@@ -1,10 +1,37 @@
-//! The client side of the key-share protocol: configuration and keysets
-//! ([`config`]), and the HTTPS fan-out to key-share servers ([`http`]).
+//! The client: every use case a person or script runs (encrypt and decrypt
+//! a file, a stream or a tree; inspect a file; check a keyset's servers;
+//! create a keyset and revoke a client) behind one [`Session`], over the
+//! configuration ([`config`]) and the HTTPS fan-out to key-share servers
+//! ([`http`]).
+//!
+//! Data flows one way: the CLI resolves flags into a [`Session`] and a
+//! request, calls a use case here, and reports what comes back; use cases
+//! call the envelope and the threshold KEM, which call format and stream.
+//! Nothing here prints: progress, notes and warnings go to a [`Reporter`].
 
+pub mod admin;
 pub mod config;
+mod error;
+mod file;
 pub mod http;
+pub mod inspect;
+mod io;
+mod report;
+pub mod status;
+pub mod tree;
+mod unwrap;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+pub use error::{one_line, Error, Result};
+pub use file::{DecryptFile, EncryptFile, FileOutcome};
+pub use io::is_std_stream;
+pub use report::{QuietReporter, Reporter};
 
 use crate::protocol::Token;
+use config::{resolve_path, Config, ResolvedKeyset};
+use http::{HttpKeyService, HttpOptions};
 
 /// How to reach one key-share server and authenticate to it: everything the
 /// HTTPS client needs, resolved from the configuration.
@@ -21,4 +48,81 @@ pub struct ServerEndpoint {
     pub fingerprint: Option<[u8; 32]>,
     /// Client bearer token for this server.
     pub token: Option<Token>,
+}
+
+/// Settings every use case shares, resolved once from flags.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Worker threads for encryption and decryption.
+    pub jobs: usize,
+    /// How to talk to key-share servers.
+    pub http: HttpOptions,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            http: HttpOptions::default(),
+        }
+    }
+}
+
+/// One run of the client: where the configuration lives (loaded on first
+/// use, at most once) and the shared options.
+#[derive(Debug)]
+pub struct Session {
+    config_path: Option<PathBuf>,
+    config: OnceLock<Config>,
+    options: Options,
+}
+
+impl Session {
+    /// A session reading the configuration from `config_path`, or from
+    /// wherever `SHARDLOCK_CONFIG` and the XDG rules say when `None`.
+    pub fn new(config_path: Option<PathBuf>, options: Options) -> Self {
+        Self {
+            config_path,
+            config: OnceLock::new(),
+            options,
+        }
+    }
+
+    /// The options this session runs with.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Where the configuration file is (it may not exist yet).
+    pub fn config_path(&self) -> Result<PathBuf> {
+        Ok(resolve_path(self.config_path.as_deref())?)
+    }
+
+    /// The configuration, loaded on first use.
+    pub fn config(&self) -> Result<&Config> {
+        if let Some(config) = self.config.get() {
+            return Ok(config);
+        }
+        let loaded = Config::load(&self.config_path()?)?;
+        Ok(self.config.get_or_init(|| loaded))
+    }
+
+    /// The HTTPS key service for a resolved keyset.
+    pub fn key_service(&self, keyset: &ResolvedKeyset) -> Result<HttpKeyService> {
+        Ok(HttpKeyService::new(
+            keyset.endpoints.clone(),
+            self.options.http.clone(),
+        )?)
+    }
+
+    /// Threads to give one file of `size` bytes: files of at least
+    /// [`tree::SPLIT_THRESHOLD`] are split across every worker by chunk,
+    /// smaller ones get one worker each.
+    pub(crate) fn threads_for(&self, size: u64) -> usize {
+        if size >= tree::SPLIT_THRESHOLD {
+            self.options.jobs
+        } else {
+            1
+        }
+    }
 }

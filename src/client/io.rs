@@ -1,15 +1,14 @@
-//! Where bytes come from and go to: stdin/stdout or files, with the rules a
-//! careful user expects. Output files are written to a temporary file in
-//! the target's directory, fsynced, and only then given their final name,
-//! so a failure or a crash never leaves a partial file under that name.
+//! Where a use case's bytes come from and go to: stdin/stdout or files,
+//! with the rules a careful user expects. Output files are written through
+//! [`crate::durable`]: a temporary file in the target's directory, fsynced,
+//! and only then given their final name, so a failure or a crash never
+//! leaves a partial file under that name.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, IsTerminal, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-
-use super::UsageError;
+use super::error::{Error, IoContext, Result};
 use crate::durable::{AtomicFile, Attributes, Replace};
 use crate::envelope::Source;
 
@@ -43,9 +42,9 @@ impl Input {
         if is_std_stream(path) {
             let stdin = io::stdin();
             if stdin.is_terminal() {
-                return Err(
-                    UsageError::new("no input: give a file, or pipe data into stdin").into(),
-                );
+                return Err(Error::Usage(
+                    "no input: give a file, or pipe data into stdin".into(),
+                ));
             }
             return Ok(Input::Stream(Box::new(stdin)));
         }
@@ -55,11 +54,10 @@ impl Input {
             .metadata()
             .with_context(|| format!("cannot read {}", path.display()))?;
         if meta.is_dir() {
-            return Err(UsageError::new(format!(
+            return Err(Error::Usage(format!(
                 "{} is a directory (use -r for a tree)",
                 path.display()
-            ))
-            .into());
+            )));
         }
         Ok(if meta.is_file() {
             Input::File(file)
@@ -122,15 +120,17 @@ pub fn commit_file_deferred(file: AtomicFile, attributes: Attributes) -> Result<
 }
 
 /// An existing target is a usage mistake; anything else names the file.
-fn output_error(target: &Path, e: io::Error) -> anyhow::Error {
+fn output_error(target: &Path, e: io::Error) -> Error {
     if e.kind() == io::ErrorKind::AlreadyExists {
-        UsageError::new(format!(
+        Error::Usage(format!(
             "{} already exists; use --force to replace it",
             target.display()
         ))
-        .into()
     } else {
-        anyhow::Error::new(e).context(format!("cannot write {}", target.display()))
+        Error::Io {
+            context: format!("cannot write {}", target.display()),
+            source: e,
+        }
     }
 }
 
@@ -153,10 +153,10 @@ impl Output {
         if is_std_stream(path) {
             let stdout = io::stdout();
             if binary && stdout.is_terminal() {
-                return Err(UsageError::new(
-                    "refusing to write encrypted data to a terminal; use -o FILE or redirect stdout",
-                )
-                .into());
+                return Err(Error::Usage(
+                    "refusing to write encrypted data to a terminal; use -o FILE or redirect stdout"
+                        .into(),
+                ));
             }
             return Ok(Output::Stdout(stdout));
         }

@@ -1,4 +1,4 @@
-//! `shardlock decrypt -r ENC -o DEST`: restore a tree of `.slock` files.
+//! Restoring a tree of `.slock` files (`shardlock decrypt -r ENC -o DEST`).
 //! The walker reads headers and unwraps data keys in batches of up to
 //! 1024 files (one evaluate request per server per batch), while `-j`
 //! workers decrypt the previous batch. Paths, modes and mtimes come from
@@ -8,23 +8,21 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use std::sync::atomic::AtomicBool;
+
 use rand::rngs::OsRng;
 
-use super::args::DecryptArgs;
-use super::decrypt::report_faults;
-use super::encrypt_tree::SUFFIX;
-use super::output::create_file;
-use super::tree::{
-    create_dirs_inside, mtime_of, parallel, remove_stale_temp_files, threads_for, walked, Run,
+use super::encrypt::SUFFIX;
+use super::{
+    create_dirs_inside, mtime_of, parallel, remove_stale_temp_files, walked, Run, TreeOutcome,
 };
-use super::{Settings, UsageError};
-use crate::client::config::{Config, ResolvedKeyset};
-use crate::client::http::HttpKeyService;
-use crate::durable::is_temp_name;
-use crate::encoding::hex;
-use crate::envelope::keywrap;
-use crate::envelope::{self, SealedHeader, Source};
+use crate::client::error::{Error, IoContext, Result};
+use crate::client::io::create_file;
+use crate::client::report::{report_faults, Reporter};
+use crate::client::unwrap::Keysets;
+use crate::client::Session;
+use crate::durable::{is_temp_name, Attributes};
+use crate::envelope::{self, keywrap, SealedHeader, Source};
 use crate::secret::DataKey;
 use crate::stream;
 use crate::threshold::kem::MAX_BATCH;
@@ -45,20 +43,54 @@ struct Job {
     dek: DataKey,
 }
 
-pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
-    let (enc, dest) = match (&args.input, &args.output) {
+/// What to restore, and where to.
+#[derive(Debug, Clone, Default)]
+pub struct DecryptTree {
+    /// The directory of `.slock` files.
+    pub source: Option<PathBuf>,
+    /// The destination directory (created if missing); nothing is ever
+    /// written outside it.
+    pub output: Option<PathBuf>,
+    /// Replace files that exist.
+    pub force: bool,
+    /// Leave files that were already restored from the same encrypted file.
+    pub skip_unchanged: bool,
+}
+
+impl Session {
+    /// Restores a tree with the help of `t` key-share servers per keyset;
+    /// stops between files once `stop` is set.
+    pub fn decrypt_tree(
+        &self,
+        request: &DecryptTree,
+        reporter: &dyn Reporter,
+        stop: &AtomicBool,
+    ) -> Result<TreeOutcome> {
+        restore(self, request, reporter, stop)
+    }
+}
+
+fn restore(
+    session: &Session,
+    args: &DecryptTree,
+    reporter: &dyn Reporter,
+    stop: &AtomicBool,
+) -> Result<TreeOutcome> {
+    let (enc, dest) = match (&args.source, &args.output) {
         (Some(enc), Some(dest)) if enc.as_os_str() != "-" && dest.as_os_str() != "-" => (enc, dest),
-        _ => bail!(UsageError::new(
-            "decrypt -r needs an encrypted directory and -o DEST_DIR"
-        )),
+        _ => {
+            return Err(Error::Usage(
+                "decrypt -r needs an encrypted directory and -o DEST_DIR".into(),
+            ))
+        }
     };
     if !enc.is_dir() {
-        bail!(UsageError::new(format!(
+        return Err(Error::Usage(format!(
             "{} is not a directory",
             enc.display()
         )));
     }
-    let config = settings.load_config()?;
+    let config = session.config()?;
     fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
     let enc_canon = enc
         .canonicalize()
@@ -67,8 +99,8 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
         .canonicalize()
         .with_context(|| format!("cannot read {}", dest.display()))?;
     if enc_canon == dest_canon {
-        bail!(UsageError::new(
-            "the destination must differ from the encrypted directory"
+        return Err(Error::Usage(
+            "the destination must differ from the encrypted directory".into(),
         ));
     }
     // A destination inside the encrypted tree must not be walked as input.
@@ -78,17 +110,15 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
         .map(Path::to_path_buf);
     remove_stale_temp_files(dest);
 
-    let json = args.tree.json;
-    let run = Run::start(settings, "decrypt", json);
-    let mut keysets = Keysets::new(settings, &config);
+    let run = Run::start("decrypt", reporter, stop);
+    let mut keysets = Keysets::new(session, config);
     // Room for two batches: the walker reads headers and unwraps the next
     // batch's keys while the workers decrypt the previous one.
     let result = parallel(
-        settings.jobs,
+        session.options().jobs,
         2 * MAX_BATCH,
         |send| {
             walk_and_unwrap(
-                settings,
                 args,
                 (enc, inner_dest.as_deref()),
                 dest,
@@ -101,58 +131,22 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
             if run.interrupted() {
                 return;
             }
-            match decrypt_one(settings, args, dest, &job, &run) {
+            match decrypt_one(session, args, dest, &job, &run) {
                 Ok(bytes) => run.done(bytes),
                 Err(e) => run.fail(&job.pending.tree_rel.display().to_string(), &e),
             }
         },
     );
-    if let Err(fatal) = result {
-        // Too few servers: every remaining file would fail the same way.
-        let _ = run.finish(settings, json);
-        return Err(fatal);
-    }
-    run.finish(settings, json)
+    // Too few servers ends the run: every remaining file would fail the
+    // same way.
+    Ok(run.finish(result.err()))
 }
 
-/// Keysets and their HTTPS services, resolved once per keyset id.
-struct Keysets<'a> {
-    settings: &'a Settings,
-    config: &'a Config,
-    resolved: BTreeMap<[u8; 32], (ResolvedKeyset, HttpKeyService)>,
-}
-
-impl<'a> Keysets<'a> {
-    fn new(settings: &'a Settings, config: &'a Config) -> Self {
-        Self {
-            settings,
-            config,
-            resolved: BTreeMap::new(),
-        }
-    }
-
-    /// The configured keyset id that can open `header`.
-    fn id_for(&mut self, header: &SealedHeader) -> Result<[u8; 32]> {
-        for id in header.keyset_ids() {
-            if self.resolved.contains_key(&id) {
-                return Ok(id);
-            }
-        }
-        let keyset = super::decrypt::keyset_for(self.config, header)?;
-        let service = self.settings.key_service(&keyset)?;
-        let id = *keyset.public.id();
-        self.resolved.insert(id, (keyset, service));
-        Ok(id)
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
 fn walk_and_unwrap(
-    settings: &Settings,
-    args: &DecryptArgs,
+    args: &DecryptTree,
     (enc, inner_dest): (&Path, Option<&Path>),
     dest: &Path,
-    run: &Run,
+    run: &Run<'_>,
     keysets: &mut Keysets<'_>,
     send: &mut dyn FnMut(Job) -> bool,
 ) -> Result<()> {
@@ -188,7 +182,7 @@ fn walk_and_unwrap(
         let tree_rel = rel.with_file_name(&name[..name.len() - SUFFIX.len()]);
         match read_pending(entry.path(), tree_rel) {
             Ok(pending) => {
-                if args.tree.skip_unchanged && is_restored(dest, entry.path(), &pending) {
+                if args.skip_unchanged && is_restored(dest, entry.path(), &pending) {
                     run.unchanged(pending.plaintext_len);
                     continue;
                 }
@@ -197,12 +191,12 @@ fn walk_and_unwrap(
             Err(e) => run.fail(&shown, &e),
         }
         if batch.len() == MAX_BATCH
-            && !unwrap_batch(settings, std::mem::take(&mut batch), run, keysets, send)?
+            && !unwrap_batch(std::mem::take(&mut batch), run, keysets, send)?
         {
             return Ok(());
         }
     }
-    unwrap_batch(settings, batch, run, keysets, send)?;
+    unwrap_batch(batch, run, keysets, send)?;
     Ok(())
 }
 
@@ -237,9 +231,8 @@ fn is_restored(dest: &Path, encrypted: &Path, pending: &Pending) -> bool {
 /// Unwraps one batch's data keys and queues the files; false once the
 /// workers are gone. Too few servers is fatal for the whole run.
 fn unwrap_batch(
-    settings: &Settings,
     batch: Vec<Pending>,
-    run: &Run,
+    run: &Run<'_>,
     keysets: &mut Keysets<'_>,
     send: &mut dyn FnMut(Job) -> bool,
 ) -> Result<bool> {
@@ -251,20 +244,17 @@ fn unwrap_batch(
         }
     }
     for (id, files) in groups {
-        let (keyset, service) = keysets
-            .resolved
-            .get(&id)
-            .ok_or_else(|| anyhow!("keyset {} vanished", hex(&id)))?;
+        let (keyset, service) = keysets.get(&id)?;
         let stanzas = files
             .iter()
             .map(|p| {
                 p.header
                     .stanza_for(&id)
-                    .ok_or_else(|| anyhow!("no key stanza"))
+                    .ok_or_else(|| Error::Failed("no key stanza".into()))
             })
             .collect::<Result<Vec<_>>>()?;
         let unwrapped = keywrap::unwrap_batch(&keyset.public, service, &stanzas, &mut OsRng)?;
-        report_faults(settings, &unwrapped.faults);
+        report_faults(run.reporter(), &unwrapped.faults);
         for (pending, key) in files.into_iter().zip(unwrapped.keys) {
             match key {
                 Ok(dek) => {
@@ -280,11 +270,11 @@ fn unwrap_batch(
 }
 
 fn decrypt_one(
-    settings: &Settings,
-    args: &DecryptArgs,
+    session: &Session,
+    args: &DecryptTree,
     dest_root: &Path,
     job: &Job,
-    run: &Run,
+    run: &Run<'_>,
 ) -> Result<u64> {
     let pending = &job.pending;
     let metadata = pending.header.metadata(&job.dek)?;
@@ -296,7 +286,7 @@ fn decrypt_one(
         create_dirs_inside(dest_root, parent)?;
     }
     let dest = dest_root.join(&rel);
-    let mut output = create_file(&dest, args.force || args.tree.skip_unchanged)?;
+    let mut output = create_file(&dest, args.force || args.skip_unchanged)?;
     let input = File::open(&pending.path).context("cannot open")?;
     let offset = pending.header.bytes.len() as u64;
     let len = input
@@ -309,9 +299,9 @@ fn decrypt_one(
         offset,
         len,
     };
-    let threads = threads_for(settings, pending.plaintext_len);
+    let threads = session.threads_for(pending.plaintext_len);
     let bytes = envelope::decrypt_body(&pending.header, &job.dek, source, output.file(), threads)?;
     let (mode, mtime) = metadata.map(|m| (m.mode, m.mtime)).unwrap_or_default();
-    run.commit(output, mode, mtime)?;
+    run.commit(output, Attributes { mode, mtime })?;
     Ok(bytes)
 }

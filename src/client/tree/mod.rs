@@ -1,38 +1,35 @@
-//! What encrypting and restoring whole trees share: the run summary (text
-//! or `--json`), the progress bar, Ctrl-C handling, safe directory
-//! creation, and the per-file thread budget.
+//! Encrypting and restoring whole trees ([`encrypt`], [`decrypt`]), and
+//! what both directions share: the worker pool, the run's outcome
+//! ([`Summary`]), durable commits with one directory fsync per directory,
+//! and safe directory creation.
 //!
-//! Failures are per file: each is named on stderr as it happens, the rest
-//! of the tree is still processed, and the run exits 1 at the end.
+//! Failures are per file: each is handed to the [`Reporter`] as it happens,
+//! the rest of the tree is still processed, and the [`Summary`] lists them.
+
+pub mod decrypt;
+pub mod encrypt;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::IsTerminal;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use super::output::commit_file_deferred;
-use super::{warn, Settings};
+pub use decrypt::DecryptTree;
+pub use encrypt::EncryptTree;
+
+use super::error::{Error, IoContext, Result};
+use super::file::{metadata_from, os_bytes};
+use super::io::commit_file_deferred;
+use super::report::Reporter;
 use crate::durable::{self, is_temp_name, AtomicFile, Attributes};
 
 /// Files at least this large are split across all workers by chunk; smaller
 /// ones are processed one per worker.
 pub const SPLIT_THRESHOLD: u64 = 8 * 1024 * 1024;
-
-/// Threads to give one file of `size` bytes.
-pub fn threads_for(settings: &Settings, size: u64) -> usize {
-    if size >= SPLIT_THRESHOLD {
-        settings.jobs
-    } else {
-        1
-    }
-}
 
 /// Items per hand-off between the walker and the workers: one channel
 /// operation (and maybe a thread wake-up) per file would cost more than
@@ -44,7 +41,7 @@ const HANDOFF_BATCH: usize = 16;
 /// are gone), and returns what `produce` returns. Items travel in small
 /// batches through a queue of about `queue` items, so memory stays bounded
 /// whatever the number of files.
-pub fn parallel<T: Send, R>(
+pub(crate) fn parallel<T: Send, R>(
     jobs: usize,
     queue: usize,
     produce: impl FnOnce(&mut dyn FnMut(T) -> bool) -> R,
@@ -109,60 +106,53 @@ pub struct Summary {
     pub failed: Vec<PathReason>,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// Whether the run stopped early because it was asked to.
+    #[serde(skip)]
+    pub interrupted: bool,
+}
+
+/// A tree run's outcome: what was done, and the error that ended it early
+/// (too few key-share servers), if one did.
+#[derive(Debug)]
+pub struct TreeOutcome {
+    /// Files processed, skipped and failed.
+    pub summary: Summary,
+    /// Why the run stopped before the end, when it did.
+    pub fatal: Option<Error>,
 }
 
 /// Shared, thread-safe progress and outcome of a run.
-#[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run<'r> {
     summary: Mutex<Summary>,
     /// Directories that received files; fsynced once at the end.
     dirs: Mutex<BTreeSet<PathBuf>>,
-    progress: Option<ProgressBar>,
+    reporter: &'r dyn Reporter,
     started: Instant,
-    interrupted: Arc<AtomicBool>,
-    quiet: bool,
+    stop: &'r AtomicBool,
 }
 
-impl Run {
-    /// Starts a run; the progress bar appears only on a terminal, without
-    /// `--quiet` or `--json`.
-    pub fn start(settings: &Settings, operation: &'static str, json: bool) -> Self {
-        let show = !settings.quiet && !json && std::io::stderr().is_terminal();
-        let progress = show.then(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {prefix}: {msg}, {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.set_prefix(operation);
-            bar.enable_steady_tick(Duration::from_millis(200));
-            bar
-        });
+impl<'r> Run<'r> {
+    /// Starts a run that reports to `reporter` and stops between files once
+    /// `stop` is set.
+    pub(crate) fn start(
+        operation: &'static str,
+        reporter: &'r dyn Reporter,
+        stop: &'r AtomicBool,
+    ) -> Self {
         Self {
             summary: Mutex::new(Summary {
                 operation,
                 ..Summary::default()
             }),
             dirs: Mutex::default(),
-            progress,
+            reporter,
             started: Instant::now(),
-            interrupted: interrupt_flag(),
-            quiet: settings.quiet || json,
+            stop,
         }
     }
 
-    /// Whether a progress bar is shown (worth computing a total for).
-    pub fn wants_total(&self) -> bool {
-        self.progress.is_some()
-    }
-
-    /// Sets the expected total bytes (enables the ETA).
-    pub fn set_total_bytes(&self, total: u64) {
-        if let Some(bar) = &self.progress {
-            bar.set_length(total);
-        }
+    pub(crate) fn reporter(&self) -> &'r dyn Reporter {
+        self.reporter
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Summary) -> T) -> T {
@@ -174,13 +164,8 @@ impl Run {
     }
 
     /// Commits a finished output file; its directory is synced at the end.
-    pub fn commit(
-        &self,
-        file: AtomicFile,
-        mode: Option<u32>,
-        mtime: Option<(i64, u32)>,
-    ) -> Result<()> {
-        let dir = commit_file_deferred(file, Attributes { mode, mtime })?;
+    pub(crate) fn commit(&self, file: AtomicFile, attributes: Attributes) -> Result<()> {
+        let dir = commit_file_deferred(file, attributes)?;
         self.dirs
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -189,32 +174,25 @@ impl Run {
     }
 
     /// A file was written.
-    pub fn done(&self, bytes: u64) {
+    pub(crate) fn done(&self, bytes: u64) {
         let files = self.with(|s| {
             s.files += 1;
             s.bytes += bytes;
             s.files
         });
-        if let Some(bar) = &self.progress {
-            bar.inc(bytes);
-            bar.set_message(format!("{files} files"));
-        }
+        self.reporter.file_done(bytes, files);
     }
 
     /// A file was already up to date.
-    pub fn unchanged(&self, bytes: u64) {
+    pub(crate) fn unchanged(&self, bytes: u64) {
         self.with(|s| s.unchanged += 1);
-        if let Some(bar) = &self.progress {
-            bar.inc(bytes);
-        }
+        self.reporter.file_unchanged(bytes);
     }
 
-    /// An entry was skipped on purpose; one warning each.
-    pub fn skip(&self, path: &str, reason: impl Into<String>) {
+    /// An entry was skipped on purpose.
+    pub(crate) fn skip(&self, path: &str, reason: impl Into<String>) {
         let reason = reason.into();
-        if !self.quiet {
-            self.print(&format!("shardlock: warning: skipped {path}: {reason}"));
-        }
+        self.reporter.skipped(path, &reason);
         self.with(|s| {
             s.skipped.push(PathReason {
                 path: path.to_string(),
@@ -223,121 +201,43 @@ impl Run {
         });
     }
 
-    /// A file failed; named on stderr right away.
-    pub fn fail(&self, path: &str, error: &anyhow::Error) {
-        self.print(&format!("shardlock: error: {path}: {error:#}"));
+    /// A file failed.
+    pub(crate) fn fail(&self, path: &str, error: &Error) {
+        self.reporter.failed(path, error);
         self.with(|s| {
             s.failed.push(PathReason {
                 path: path.to_string(),
-                reason: format!("{error:#}"),
+                reason: error.chain(),
             })
         });
     }
 
-    fn print(&self, line: &str) {
-        match &self.progress {
-            Some(bar) => bar.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
-        }
+    /// Whether the caller asked the run to stop.
+    pub(crate) fn interrupted(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
     }
 
-    /// Whether Ctrl-C or SIGTERM asked the run to stop.
-    pub fn interrupted(&self) -> bool {
-        self.interrupted.load(Ordering::Relaxed)
-    }
-
-    /// Prints the summary and turns failures into the exit status.
-    pub fn finish(self, settings: &Settings, json: bool) -> Result<()> {
-        if let Some(bar) = &self.progress {
-            bar.finish_and_clear();
-        }
+    /// Makes every committed file durable (one fsync per directory) and
+    /// returns the summary.
+    pub(crate) fn finish(self, fatal: Option<Error>) -> TreeOutcome {
         let interrupted = self.interrupted();
         for dir in self.dirs.into_inner().unwrap_or_else(|p| p.into_inner()) {
             if let Err(e) = durable::sync_dir(&dir) {
-                warn(format_args!("{}: {e}", dir.display()));
+                self.reporter.warn(&format!("{}: {e}", dir.display()));
             }
         }
         let mut summary = self.summary.into_inner().unwrap_or_else(|p| p.into_inner());
         summary.seconds = self.started.elapsed().as_secs_f64();
-        if json {
-            outln!(
-                "{}",
-                serde_json::to_string(&summary).context("cannot print the summary")?
-            );
-        } else {
-            settings.note(format_args!(
-                "{}ed {} files ({} bytes) in {:.2} s; {} unchanged, {} skipped, {} failed",
-                summary.operation,
-                summary.files,
-                summary.bytes,
-                summary.seconds,
-                summary.unchanged,
-                summary.skipped.len(),
-                summary.failed.len()
-            ));
-        }
-        if interrupted {
-            bail!("interrupted; nothing half-written was left under a final name, rerun with --skip-unchanged to finish");
-        }
-        if !summary.failed.is_empty() {
-            bail!(
-                "{} file(s) failed (named above); the rest were processed",
-                summary.failed.len()
-            );
-        }
-        Ok(())
+        summary.interrupted = interrupted;
+        TreeOutcome { summary, fatal }
     }
-}
-
-/// A flag set by the first Ctrl-C or SIGTERM, so workers stop between
-/// files and temporary files are cleaned up; a second signal exits at once.
-fn interrupt_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let set = Arc::clone(&flag);
-    let spawned = std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async move {
-                #[cfg(unix)]
-                let Ok(mut term) =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                else {
-                    return;
-                };
-                for round in 0..2 {
-                    #[cfg(unix)]
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = term.recv() => {}
-                    }
-                    #[cfg(not(unix))]
-                    let _ = tokio::signal::ctrl_c().await;
-                    if round == 0 {
-                        set.store(true, Ordering::Relaxed);
-                        warn("stopping after the files in progress (signal again to quit now)");
-                    } else {
-                        std::process::exit(130);
-                    }
-                }
-            });
-        });
-    if spawned.is_err() {
-        warn("cannot watch for Ctrl-C; an interrupted run may leave temporary files");
-    }
-    flag
 }
 
 /// One step of a tree walk below `root`: the entry and its path relative to
 /// `root`. A walk error (say, an unreadable directory) is recorded as a
 /// failure of that path; the root itself yields nothing.
-pub fn walked(
-    run: &Run,
+pub(crate) fn walked(
+    run: &Run<'_>,
     root: &Path,
     entry: walkdir::Result<walkdir::DirEntry>,
 ) -> Option<(walkdir::DirEntry, PathBuf)> {
@@ -348,7 +248,11 @@ pub fn walked(
                 .path()
                 .map(|p| p.strip_prefix(root).unwrap_or(p).display().to_string())
                 .unwrap_or_else(|| root.display().to_string());
-            run.fail(&shown, &anyhow::Error::new(e));
+            let error = Error::Io {
+                context: "cannot read it".into(),
+                source: e.into(),
+            };
+            run.fail(&shown, &error);
             return None;
         }
     };
@@ -357,13 +261,13 @@ pub fn walked(
 }
 
 /// `/`-separated raw bytes of a relative path, as stored in metadata.
-pub fn path_bytes(rel: &Path) -> Vec<u8> {
+pub(crate) fn path_bytes(rel: &Path) -> Vec<u8> {
     let mut out = Vec::new();
     for (i, component) in rel.components().enumerate() {
         if i > 0 {
             out.push(b'/');
         }
-        out.extend_from_slice(&super::encrypt::os_bytes(component.as_os_str()));
+        out.extend_from_slice(&os_bytes(component.as_os_str()));
     }
     out
 }
@@ -371,19 +275,26 @@ pub fn path_bytes(rel: &Path) -> Vec<u8> {
 /// Creates `root/rel_dir` one component at a time, refusing to follow a
 /// symbolic link or to step outside `root`: a restore must never write
 /// outside its destination, whatever is already on disk.
-pub fn create_dirs_inside(root: &Path, rel_dir: &Path) -> Result<PathBuf> {
+pub(crate) fn create_dirs_inside(root: &Path, rel_dir: &Path) -> Result<PathBuf> {
     let mut current = root.to_path_buf();
     for component in rel_dir.components() {
         match component {
             Component::Normal(name) => current.push(name),
-            _ => bail!("{} is not a plain relative path", rel_dir.display()),
+            _ => {
+                return Err(Error::Failed(format!(
+                    "{} is not a plain relative path",
+                    rel_dir.display()
+                )))
+            }
         }
         match fs::symlink_metadata(&current) {
             Ok(meta) if meta.is_dir() => {}
-            Ok(_) => bail!(
-                "{} exists and is not a directory (refusing to follow symlinks)",
-                current.display()
-            ),
+            Ok(_) => {
+                return Err(Error::Failed(format!(
+                    "{} exists and is not a directory (refusing to follow symlinks)",
+                    current.display()
+                )))
+            }
             Err(_) => match fs::create_dir(&current) {
                 Ok(()) => {}
                 // Another worker made it meanwhile.
@@ -398,7 +309,7 @@ pub fn create_dirs_inside(root: &Path, rel_dir: &Path) -> Result<PathBuf> {
 }
 
 /// Removes temporary files a killed earlier run left in `dir` (recursively).
-pub fn remove_stale_temp_files(dir: &Path) {
+pub(crate) fn remove_stale_temp_files(dir: &Path) {
     if !dir.is_dir() {
         return;
     }
@@ -415,8 +326,8 @@ pub fn remove_stale_temp_files(dir: &Path) {
 }
 
 /// Modification time as (seconds, nanoseconds) since the epoch.
-pub fn mtime_of(meta: &fs::Metadata) -> Option<(i64, u32)> {
-    super::encrypt::metadata_from(Vec::new(), meta).mtime
+pub(crate) fn mtime_of(meta: &fs::Metadata) -> Option<(i64, u32)> {
+    metadata_from(Vec::new(), meta).mtime
 }
 
 #[cfg(test)]
@@ -432,7 +343,6 @@ mod tests {
         assert!(made.is_dir() && made.starts_with(&root));
         assert!(create_dirs_inside(&root, Path::new("../x")).is_err());
         assert!(create_dirs_inside(&root, Path::new("/etc")).is_err());
-        #[cfg(unix)]
         {
             let outside = tmp.path().join("outside");
             fs::create_dir(&outside).unwrap();

@@ -1,5 +1,5 @@
-//! `shardlock encrypt -r SRC -o OUT`: mirror a tree, one `.slock` file per
-//! source file, in parallel. A walker feeds a bounded queue; `-j` workers
+//! Encrypting a tree (`shardlock encrypt -r SRC -o OUT`): mirror it, one
+//! `.slock` file per source file, in parallel, offline. A walker feeds a bounded queue; `-j` workers
 //! read, encrypt and write; files of 8 MiB or more are also split across
 //! workers by chunk. Empty directories are mirrored; symlinks, sockets and
 //! devices are skipped with a warning each.
@@ -7,20 +7,22 @@
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use std::sync::atomic::AtomicBool;
+
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use super::args::EncryptArgs;
-use super::encrypt::metadata_from;
-use super::output::create_file;
-use super::tree::{
-    create_dirs_inside, mtime_of, parallel, path_bytes, remove_stale_temp_files, threads_for,
-    walked, Run,
+use super::{
+    create_dirs_inside, mtime_of, parallel, path_bytes, remove_stale_temp_files, walked, Run,
+    TreeOutcome,
 };
-use super::{Settings, UsageError};
+use crate::client::error::{Error, IoContext, Result};
+use crate::client::file::metadata_from;
+use crate::client::io::create_file;
+use crate::client::report::Reporter;
+use crate::client::Session;
+use crate::durable::Attributes;
 use crate::envelope::{self, sealed_len, Source};
 use crate::format::metadata::FileMetadata;
-use crate::threshold::kem::PublicKeyset;
 
 /// Suffix of encrypted files in a mirrored tree.
 pub const SUFFIX: &str = ".slock";
@@ -32,67 +34,123 @@ struct Job {
     metadata: FileMetadata,
 }
 
-pub fn run(settings: &Settings, args: &EncryptArgs, keyset: &PublicKeyset) -> Result<()> {
-    let (src, out) = match (&args.input, &args.output) {
-        (Some(src), Some(out)) if src.as_os_str() != "-" && out.as_os_str() != "-" => (src, out),
-        _ => bail!(UsageError::new(
-            "encrypt -r needs a source directory and -o OUT_DIR"
-        )),
-    };
-    if !src.is_dir() {
-        bail!(UsageError::new(format!(
-            "{} is not a directory",
-            src.display()
-        )));
-    }
-    let excludes = build_excludes(&args.exclude)?;
-    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let src_canon = src
-        .canonicalize()
-        .with_context(|| format!("cannot read {}", src.display()))?;
-    let out_canon = out
-        .canonicalize()
-        .with_context(|| format!("cannot read {}", out.display()))?;
-    if src_canon == out_canon {
-        bail!(UsageError::new(
-            "the output directory must differ from the source"
-        ));
-    }
-    remove_stale_temp_files(out);
+/// What to encrypt, and where to.
+#[derive(Debug, Clone, Default)]
+pub struct EncryptTree {
+    /// Keyset name; `None` for the config's default.
+    pub keyset: Option<String>,
+    /// The source directory.
+    pub source: Option<PathBuf>,
+    /// The output directory (created if missing).
+    pub output: Option<PathBuf>,
+    /// Replace outputs that exist.
+    pub force: bool,
+    /// Leave outputs whose source has not changed since.
+    pub skip_unchanged: bool,
+    /// Globs of paths to leave out, relative to the source.
+    pub exclude: Vec<String>,
+}
 
-    let json = args.tree.json;
-    let run = Run::start(settings, "encrypt", json);
-    if run.wants_total() {
-        run.set_total_bytes(total_bytes(src, &excludes));
+impl Session {
+    /// Encrypts a tree for a keyset, offline; stops between files once
+    /// `stop` is set.
+    pub fn encrypt_tree(
+        &self,
+        request: &EncryptTree,
+        reporter: &dyn Reporter,
+        stop: &AtomicBool,
+    ) -> Result<TreeOutcome> {
+        // Only the public part is needed: encryption never contacts a server.
+        let config = self.config()?;
+        let name = config.select(request.keyset.as_deref())?;
+        let keyset = config
+            .entry(name)
+            .ok_or_else(|| Error::Usage(format!("keyset {name:?} is not in the config")))?
+            .public();
+        let job = TreeJob {
+            session: self,
+            request,
+            keyset,
+        };
+        job.run(reporter, stop)
     }
-    parallel(
-        settings.jobs,
-        64 * settings.jobs,
-        |send| walk(src, &src_canon, &out_canon, &excludes, out, &run, send),
-        |job: Job| {
-            if run.interrupted() {
-                return;
+}
+
+/// One encrypt run: the session, the request and the keyset.
+struct TreeJob<'a> {
+    session: &'a Session,
+    request: &'a EncryptTree,
+    keyset: &'a crate::threshold::kem::PublicKeyset,
+}
+
+impl TreeJob<'_> {
+    fn run(&self, reporter: &dyn Reporter, stop: &AtomicBool) -> Result<TreeOutcome> {
+        let (session, args, keyset) = (self.session, self.request, self.keyset);
+        let (src, out) = match (&args.source, &args.output) {
+            (Some(src), Some(out)) if src.as_os_str() != "-" && out.as_os_str() != "-" => {
+                (src, out)
             }
-            match encrypt_one(settings, args, keyset, out, &job, &run) {
-                Ok(Some(bytes)) => run.done(bytes),
-                Ok(None) => run.unchanged(job.metadata.size),
-                Err(e) => run.fail(&job.rel.display().to_string(), &e),
+            _ => {
+                return Err(Error::Usage(
+                    "encrypt -r needs a source directory and -o OUT_DIR".into(),
+                ))
             }
-        },
-    );
-    run.finish(settings, json)
+        };
+        if !src.is_dir() {
+            return Err(Error::Usage(format!(
+                "{} is not a directory",
+                src.display()
+            )));
+        }
+        let excludes = build_excludes(&args.exclude)?;
+        fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        let src_canon = src
+            .canonicalize()
+            .with_context(|| format!("cannot read {}", src.display()))?;
+        let out_canon = out
+            .canonicalize()
+            .with_context(|| format!("cannot read {}", out.display()))?;
+        if src_canon == out_canon {
+            return Err(Error::Usage(
+                "the output directory must differ from the source".into(),
+            ));
+        }
+        remove_stale_temp_files(out);
+
+        let run = Run::start("encrypt", reporter, stop);
+        if reporter.wants_total() {
+            reporter.total_bytes(total_bytes(src, &excludes));
+        }
+        let jobs = session.options().jobs;
+        parallel(
+            jobs,
+            64 * jobs,
+            |send| walk(src, &src_canon, &out_canon, &excludes, out, &run, send),
+            |job: Job| {
+                if run.interrupted() {
+                    return;
+                }
+                match encrypt_one(session, args, keyset, out, &job, &run) {
+                    Ok(Some(bytes)) => run.done(bytes),
+                    Ok(None) => run.unchanged(job.metadata.size),
+                    Err(e) => run.fail(&job.rel.display().to_string(), &e),
+                }
+            },
+        );
+        Ok(run.finish(None))
+    }
 }
 
 fn build_excludes(patterns: &[String]) -> Result<GlobSet> {
     let mut builder = GlobSetBuilder::new();
     for pattern in patterns {
-        let glob = Glob::new(pattern)
-            .map_err(|e| UsageError::new(format!("--exclude {pattern:?}: {e}")))?;
+        let glob =
+            Glob::new(pattern).map_err(|e| Error::Usage(format!("--exclude {pattern:?}: {e}")))?;
         builder.add(glob);
     }
-    Ok(builder
+    builder
         .build()
-        .map_err(|e| UsageError::new(format!("--exclude: {e}")))?)
+        .map_err(|e| Error::Usage(format!("--exclude: {e}")))
 }
 
 /// Matches a relative path or, so `--exclude '*.log'` works at any depth,
@@ -132,7 +190,7 @@ fn walk(
     out_canon: &Path,
     excludes: &GlobSet,
     out: &Path,
-    run: &Run,
+    run: &Run<'_>,
     send: &mut dyn FnMut(Job) -> bool,
 ) {
     // The output tree may live inside the source; never encrypt it again.
@@ -178,7 +236,13 @@ fn walk(
                         return;
                     }
                 }
-                Err(e) => run.fail(&shown, &anyhow::Error::new(e)),
+                Err(e) => run.fail(
+                    &shown,
+                    &Error::Io {
+                        context: "cannot read it".into(),
+                        source: e.into(),
+                    },
+                ),
             }
         } else if kind.is_symlink() {
             run.skip(&shown, "symbolic link (not followed)");
@@ -191,23 +255,23 @@ fn walk(
 /// Encrypts one file; `Ok(None)` when `--skip-unchanged` found its output
 /// up to date.
 fn encrypt_one(
-    settings: &Settings,
-    args: &EncryptArgs,
-    keyset: &PublicKeyset,
+    session: &Session,
+    args: &EncryptTree,
+    keyset: &crate::threshold::kem::PublicKeyset,
     out: &Path,
     job: &Job,
-    run: &Run,
+    run: &Run<'_>,
 ) -> Result<Option<u64>> {
     let mut name = job.rel.file_name().unwrap_or_default().to_os_string();
     name.push(SUFFIX);
     let dest = out.join(&job.rel).with_file_name(name);
-    if args.tree.skip_unchanged && is_unchanged(&dest, &job.metadata) {
+    if args.skip_unchanged && is_unchanged(&dest, &job.metadata) {
         return Ok(None);
     }
     // The walker created the parent directory before it reached this file.
-    let mut output = create_file(&dest, args.force || args.tree.skip_unchanged)?;
+    let mut output = create_file(&dest, args.force || args.skip_unchanged)?;
     let input = File::open(&job.path).context("cannot open")?;
-    let threads = threads_for(settings, job.metadata.size);
+    let threads = session.threads_for(job.metadata.size);
     let source: Source<'_, &[u8]> = Source::File {
         file: &input,
         offset: 0,
@@ -225,7 +289,13 @@ fn encrypt_one(
     )?;
     // The output carries the source's mtime: with its exact expected
     // length, that is how --skip-unchanged recognises it later.
-    run.commit(output, None, job.metadata.mtime)?;
+    run.commit(
+        output,
+        Attributes {
+            mode: None,
+            mtime: job.metadata.mtime,
+        },
+    )?;
     Ok(Some(bytes))
 }
 

@@ -1,0 +1,194 @@
+//! How tree runs look on a terminal: a progress bar on stderr (only on a
+//! terminal, never with `--quiet` or `--json`), one line per skipped or
+//! failed file, the closing summary as text or JSON, and Ctrl-C / SIGTERM
+//! turned into a request to stop between files.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{warn, Settings};
+use crate::client::tree::TreeOutcome;
+use crate::client::{Error, Reporter};
+
+/// Stderr lines and a progress bar for a run.
+#[derive(Debug)]
+pub struct Terminal {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+}
+
+impl Terminal {
+    /// For a tree run: a bar only on a terminal, without `--quiet` or
+    /// `--json`.
+    pub fn for_tree(settings: &Settings, operation: &'static str, json: bool) -> Self {
+        let show = !settings.quiet && !json && std::io::stderr().is_terminal();
+        let bar = show.then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {prefix}: {msg}, {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(operation);
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Self {
+            bar,
+            quiet: settings.quiet || json,
+        }
+    }
+
+    /// For a single operation: notes and warnings only.
+    pub fn plain(settings: &Settings) -> Self {
+        Self {
+            bar: None,
+            quiet: settings.quiet,
+        }
+    }
+
+    fn print(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn clear(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Reporter for Terminal {
+    fn note(&self, message: &str) {
+        if !self.quiet {
+            self.print(message);
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        self.print(&format!("shardlock: warning: {message}"));
+    }
+
+    fn wants_total(&self) -> bool {
+        self.bar.is_some()
+    }
+
+    fn total_bytes(&self, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+        }
+    }
+
+    fn file_done(&self, bytes: u64, files_so_far: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
+            bar.set_message(format!("{files_so_far} files"));
+        }
+    }
+
+    fn file_unchanged(&self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
+        }
+    }
+
+    fn skipped(&self, path: &str, reason: &str) {
+        if !self.quiet {
+            self.print(&format!("shardlock: warning: skipped {path}: {reason}"));
+        }
+    }
+
+    fn failed(&self, path: &str, error: &Error) {
+        self.print(&format!("shardlock: error: {path}: {}", error.chain()));
+    }
+}
+
+/// Prints a tree run's summary and turns failures into the exit status.
+pub fn finish_tree(
+    settings: &Settings,
+    terminal: &Terminal,
+    outcome: TreeOutcome,
+    json: bool,
+) -> Result<()> {
+    terminal.clear();
+    let summary = outcome.summary;
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string(&summary).context("cannot print the summary")?
+        );
+    } else {
+        settings.note(format_args!(
+            "{}ed {} files ({} bytes) in {:.2} s; {} unchanged, {} skipped, {} failed",
+            summary.operation,
+            summary.files,
+            summary.bytes,
+            summary.seconds,
+            summary.unchanged,
+            summary.skipped.len(),
+            summary.failed.len()
+        ));
+    }
+    if let Some(fatal) = outcome.fatal {
+        return Err(fatal.into());
+    }
+    if summary.interrupted {
+        bail!("interrupted; nothing half-written was left under a final name, rerun with --skip-unchanged to finish");
+    }
+    if !summary.failed.is_empty() {
+        bail!(
+            "{} file(s) failed (named above); the rest were processed",
+            summary.failed.len()
+        );
+    }
+    Ok(())
+}
+
+/// A flag set by the first Ctrl-C or SIGTERM, so workers stop between
+/// files and temporary files are cleaned up; a second signal exits at once.
+pub fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = Arc::clone(&flag);
+    let spawned = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                let Ok(mut term) =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                else {
+                    return;
+                };
+                for round in 0..2 {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                    if round == 0 {
+                        set.store(true, Ordering::Relaxed);
+                        warn("stopping after the files in progress (signal again to quit now)");
+                    } else {
+                        std::process::exit(130);
+                    }
+                }
+            });
+        });
+    if spawned.is_err() {
+        warn("cannot watch for Ctrl-C; an interrupted run may leave temporary files");
+    }
+    flag
+}

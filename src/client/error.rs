@@ -1,0 +1,183 @@
+//! What the client's use cases report when they fail: one typed error whose
+//! variants say whose fault it is (the invocation, the config, a file, the
+//! servers), so the CLI can pick an exit status without parsing messages.
+//!
+//! Each variant's message says only its own part; the cause travels as
+//! [`std::error::Error::source`], and whoever prints walks the chain once,
+//! so no cause is ever printed twice.
+
+use std::io;
+
+use super::config::ConfigError;
+use super::http::HttpError;
+use crate::envelope::keywrap::UnwrapError;
+use crate::envelope::EnvelopeError;
+use crate::format::metadata::PathError;
+use crate::format::FormatError;
+use crate::stream::StreamError;
+use crate::threshold;
+
+/// Result of a client use case.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a use case failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request itself makes no sense (a missing argument, a file where
+    /// a directory is needed, an output that exists without `--force`).
+    #[error("{0}")]
+    Usage(String),
+    /// The client configuration is missing or wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Reading or writing a local file failed.
+    #[error("{context}")]
+    Io {
+        /// What was being done, naming the file.
+        context: String,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// A file is not a valid shardlock file or failed authentication.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// A data key could not be recovered (wrong keyset, tampered stanza,
+    /// too few servers).
+    #[error(transparent)]
+    Unwrap(#[from] UnwrapError),
+    /// A stored path would escape the destination.
+    #[error(transparent)]
+    Path(#[from] PathError),
+    /// A key-share server could not be reached or refused (admin
+    /// operations, where there is no spare to fall back on).
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// Threshold parameters are impossible (e.g. `t > n`).
+    #[error(transparent)]
+    Threshold(#[from] threshold::Error),
+    /// A step of a larger operation failed; the cause says how.
+    #[error("{context}")]
+    Step {
+        /// What was being done.
+        context: String,
+        /// Why it failed.
+        #[source]
+        source: Box<Error>,
+    },
+    /// The operation could not be completed, for the reason given.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl Error {
+    /// Whether the invocation or the configuration is at fault (nothing was
+    /// attempted): exit status 2 in the CLI.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            Error::Usage(_) | Error::Config(_) => true,
+            Error::Step { source, .. } => source.is_usage(),
+            _ => false,
+        }
+    }
+
+    /// Wraps `self` as the cause of a failed step.
+    pub fn context(self, context: impl Into<String>) -> Self {
+        Error::Step {
+            context: context.into(),
+            source: Box::new(self),
+        }
+    }
+
+    /// The message with every cause, `: `-separated, as printed on one line.
+    pub fn chain(&self) -> String {
+        one_line(self)
+    }
+}
+
+/// An error and its causes on one line, `: `-separated, each cause once: a
+/// wrapper whose message already ends with its cause's (a transparent or
+/// `"...: {0}"` variant) does not repeat it.
+pub fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = e.source();
+    }
+    out
+}
+
+impl From<FormatError> for Error {
+    fn from(e: FormatError) -> Self {
+        Error::Envelope(EnvelopeError::Format(e))
+    }
+}
+
+impl From<StreamError> for Error {
+    fn from(e: StreamError) -> Self {
+        Error::Envelope(EnvelopeError::Stream(e))
+    }
+}
+
+/// `.context("cannot open X")` for I/O results.
+pub(crate) trait IoContext<T> {
+    /// Names what was being done when the I/O error happened.
+    fn context(self, context: impl Into<String>) -> Result<T>;
+    /// Like [`IoContext::context`], computing the text only on failure.
+    fn with_context<S: Into<String>>(self, context: impl FnOnce() -> S) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn context(self, context: impl Into<String>) -> Result<T> {
+        self.map_err(|source| Error::Io {
+            context: context.into(),
+            source,
+        })
+    }
+
+    fn with_context<S: Into<String>>(self, context: impl FnOnce() -> S) -> Result<T> {
+        self.map_err(|source| Error::Io {
+            context: context().into(),
+            source,
+        })
+    }
+}
+
+/// `.step("cannot obtain a token from X")` for any client result.
+pub(crate) trait StepContext<T> {
+    /// Names the step that failed.
+    fn step<S: Into<String>>(self, context: impl FnOnce() -> S) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> StepContext<T> for std::result::Result<T, E> {
+    fn step<S: Into<String>>(self, context: impl FnOnce() -> S) -> Result<T> {
+        self.map_err(|e| e.into().context(context()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chain_names_each_cause_once() {
+        let e = Error::Io {
+            context: "cannot open a.txt".into(),
+            source: io::Error::new(io::ErrorKind::NotFound, "No such file"),
+        }
+        .context("a.txt");
+        assert_eq!(e.chain(), "a.txt: cannot open a.txt: No such file");
+    }
+
+    #[test]
+    fn usage_and_config_errors_stay_usage_errors_inside_steps() {
+        assert!(Error::Usage("x".into()).context("step").is_usage());
+        assert!(!Error::Failed("x".into()).is_usage());
+    }
+}
