@@ -24,10 +24,15 @@ use super::ratelimit::{Limits, RateLimiter};
 use super::{tls, ServerError};
 use crate::durable::{self, Replace};
 use crate::encoding::{b64, hex, parse_hex32, unb64};
-use crate::protocol::{b64_element, unb64_element, InstallShareRequest, KeyInfo, PublicShare};
+use crate::protocol::{b64_element, unb64_element, InstallShareRequest, PublicShare};
 use crate::threshold::kem::PublicKeyset;
 use crate::threshold::shamir::SecretShare;
 use crate::threshold::SecretScalar;
+
+mod records;
+
+pub(crate) use records::{normalize_keyset_id, valid_client_name};
+pub use records::{ClientRecord, InstalledKey, Principal};
 
 /// File names inside the state directory.
 pub(crate) const SERVER_FILE: &str = "server.toml";
@@ -40,26 +45,6 @@ pub(crate) const KEYS_DIR: &str = "keys";
 
 /// Version of the state directory layout.
 const LAYOUT_VERSION: u32 = 1;
-/// Longest client name (`[A-Za-z0-9._-]{1,64}`).
-const MAX_NAME_LEN: usize = 64;
-
-/// Normalises a keyset id from a URL or request: 64 hex digits, returned
-/// lower-case; `None` if malformed.
-pub fn normalize_keyset_id(text: &str) -> Option<String> {
-    parse_hex32(text).map(|bytes| hex(&bytes))
-}
-
-/// Whether `name` is a valid client name: `[A-Za-z0-9._-]{1,64}`, and not
-/// `.` or `..` (names appear in URL paths).
-pub fn valid_client_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
-        && name != "."
-        && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
 
 // ---------------------------------------------------------------------------
 // On-disk formats.
@@ -181,50 +166,7 @@ struct ClientEntry {
 // ---------------------------------------------------------------------------
 // In-memory state.
 
-/// An installed share with the public keyset it belongs to.
-pub struct InstalledKey {
-    id_hex: String,
-    keyset: PublicKeyset,
-    share: SecretShare,
-}
-
-impl std::fmt::Debug for InstalledKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InstalledKey")
-            .field("keyset", &self.id_hex)
-            .field("participant", &self.share.id())
-            .field("share", &"[redacted]")
-            .finish()
-    }
-}
-
 impl InstalledKey {
-    /// The keyset id, lower-case hex.
-    pub fn id_hex(&self) -> &str {
-        &self.id_hex
-    }
-
-    /// The public keyset.
-    pub fn keyset(&self) -> &PublicKeyset {
-        &self.keyset
-    }
-
-    /// This server's share.
-    pub fn share(&self) -> &SecretShare {
-        &self.share
-    }
-
-    /// `GET /v1/keys/{id}` answer.
-    pub fn info(&self) -> KeyInfo {
-        KeyInfo {
-            keyset_id: self.id_hex.clone(),
-            participant: self.share.id(),
-            public_share: b64_element(&self.share.public_share()),
-            threshold: self.keyset.threshold(),
-            group_key: b64_element(self.keyset.group_key()),
-        }
-    }
-
     fn to_file(&self) -> KeyFile {
         KeyFile {
             keyset_id: self.id_hex.clone(),
@@ -303,37 +245,6 @@ pub fn validate_install(
         keyset,
         share,
     })
-}
-
-/// A client as the server knows it.
-#[derive(Debug, Clone)]
-pub struct ClientRecord {
-    /// Unique name.
-    pub name: String,
-    /// SHA-256 of its token.
-    pub token_sha256: [u8; 32],
-    /// Keyset ids (lower-case hex) it may evaluate under.
-    pub keysets: Vec<String>,
-    /// Revoked clients are refused.
-    pub revoked: bool,
-    /// When it was created (RFC 3339).
-    pub created: String,
-}
-
-/// Who a bearer token belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
-    /// The admin credential.
-    Admin,
-    /// An active client with its grants.
-    Client {
-        /// Client name.
-        name: String,
-        /// Granted keyset ids.
-        keysets: Vec<String>,
-    },
-    /// A client whose token was revoked.
-    Revoked(String),
 }
 
 #[derive(Debug, Default)]
@@ -1010,16 +921,4 @@ mod tests {
         assert!(!err.to_string().contains(&other));
     }
 
-    #[test]
-    fn names_and_ids() {
-        assert!(valid_client_name("backup-host_1.example"));
-        assert!(!valid_client_name(""));
-        assert!(!valid_client_name(".."));
-        assert!(!valid_client_name("a/b"));
-        assert!(!valid_client_name(&"a".repeat(65)));
-        assert!(valid_client_name(&"a".repeat(64)));
-        assert_eq!(normalize_keyset_id(&"AB".repeat(32)), Some("ab".repeat(32)));
-        assert_eq!(normalize_keyset_id("ab"), None);
-        assert_eq!(normalize_keyset_id(&"g".repeat(64)), None);
-    }
 }
