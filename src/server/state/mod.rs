@@ -1,188 +1,72 @@
-//! The server's state: settings, installed key shares and clients, loaded
-//! from the state directory and persisted back atomically on every admin
-//! change (see the module docs of [`crate::server`] for the layout).
+//! The server's state as a running server holds it: the settings and TLS
+//! material it loaded, and the published snapshot of installed keys and
+//! clients that every request reads.
 //!
 //! Readers (authentication, evaluation) take a read lock only long enough
 //! to clone an `Arc` or a small record; admin mutations are serialised by a
 //! separate mutex, write the new file first, and only then publish the new
 //! state in memory, so an answer to an admin request never describes a
 //! change that is not on disk.
+//!
+//! Submodules: [`records`] (the in-memory types), [`install`] (install
+//! validation) and [`toml_store`], the only one that knows how the state
+//! is stored on disk (layout in the module docs of [`crate::server`]).
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use super::audit::now_rfc3339;
 use super::auth::{find_token, token_matches};
 use super::metrics::Metrics;
 use super::ratelimit::{Limits, RateLimiter};
 use super::{tls, ServerError};
-use crate::durable::{self, Replace};
-use crate::encoding::{b64, hex, parse_hex32};
-use crate::protocol::{b64_element, InstallShareRequest, PublicShare};
 
 mod install;
 mod records;
 #[cfg(test)]
 mod test_support;
+mod toml_store;
 
-pub(crate) use records::{normalize_keyset_id, valid_client_name};
-pub use install::InstallError;
 pub(crate) use install::validate_install;
+pub use install::InstallError;
+pub(crate) use records::{normalize_keyset_id, valid_client_name};
 pub use records::{ClientRecord, InstalledKey, Principal};
+pub(crate) use toml_store::TomlStore;
 
-/// File names inside the state directory.
-pub(crate) const SERVER_FILE: &str = "server.toml";
-pub(crate) const CLIENTS_FILE: &str = "clients.toml";
-pub(crate) const AUDIT_FILE: &str = "audit.log";
-pub(crate) const TLS_DIR: &str = "tls";
-pub(crate) const CERT_FILE: &str = "cert.pem";
-pub(crate) const KEY_FILE: &str = "key.pem";
-pub(crate) const KEYS_DIR: &str = "keys";
-
-/// Version of the state directory layout.
-const LAYOUT_VERSION: u32 = 1;
-
-// ---------------------------------------------------------------------------
-// On-disk formats.
-
-/// `server.toml`.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ServerFile {
-    /// Layout version, currently 1.
-    pub version: u32,
-    /// SHA-256 of the admin token, hex.
-    pub admin_token_sha256: String,
+/// Settings from `server.toml`, validated.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// SHA-256 of the admin token.
+    pub(crate) admin_hash: [u8; 32],
     /// Evaluate rate limits per client.
-    #[serde(default)]
-    pub limits: LimitsFile,
-    /// Logging.
-    #[serde(default)]
-    pub log: LogFile,
+    pub(crate) limits: Limits,
+    /// Echo audit lines to stderr.
+    pub(crate) log_stderr: bool,
 }
 
-impl ServerFile {
-    pub(crate) fn new(admin_hash: &[u8; 32]) -> Self {
-        Self {
-            version: LAYOUT_VERSION,
-            admin_token_sha256: hex(admin_hash),
-            limits: LimitsFile::default(),
-            log: LogFile::default(),
-        }
-    }
+/// The server's certificate and private key (PEM), checked to fit.
+pub(crate) struct TlsMaterial {
+    pub(crate) cert_pem: Vec<u8>,
+    pub(crate) key_pem: Zeroizing<Vec<u8>>,
+    /// SHA-256 of the certificate (DER).
+    pub(crate) fingerprint: [u8; 32],
 }
 
-/// `[limits]` of `server.toml`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct LimitsFile {
-    /// Sustained evaluate requests per second per client.
-    #[serde(default = "default_per_second")]
-    pub evaluate_per_second: f64,
-    /// Burst of evaluate requests per client.
-    #[serde(default = "default_burst")]
-    pub evaluate_burst: u32,
+/// Everything storage hands over at load, already validated.
+pub(crate) struct StoredState {
+    pub(crate) settings: Settings,
+    pub(crate) tls: TlsMaterial,
+    pub(crate) keys: Vec<InstalledKey>,
+    pub(crate) clients: Vec<ClientRecord>,
 }
 
-fn default_per_second() -> f64 {
-    20.0
-}
-
-fn default_burst() -> u32 {
-    40
-}
-
-impl Default for LimitsFile {
-    fn default() -> Self {
-        Self {
-            evaluate_per_second: default_per_second(),
-            evaluate_burst: default_burst(),
-        }
-    }
-}
-
-/// `[log]` of `server.toml`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct LogFile {
-    /// Echo audit lines to stderr (they always go to `audit.log`).
-    #[serde(default = "default_true")]
-    pub stderr: bool,
-}
-
-fn default_true() -> bool {
-    true
-}
-
-impl Default for LogFile {
-    fn default() -> Self {
-        Self { stderr: true }
-    }
-}
-
-/// `keys/<keyset-id>.toml`: one installed share with its public keyset.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyFile {
-    keyset_id: String,
-    participant: u16,
-    threshold: u16,
-    group_key: String,
-    /// The secret share `k_i`, base64url; zeroized when the struct drops.
-    share: String,
-    public_shares: Vec<PublicShare>,
-}
-
-impl Drop for KeyFile {
-    fn drop(&mut self) {
-        self.share.zeroize();
-    }
-}
-
-/// `clients.toml`.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClientsFile {
-    #[serde(default, rename = "client")]
-    clients: Vec<ClientEntry>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClientEntry {
-    name: String,
-    token_sha256: String,
-    keysets: Vec<String>,
-    #[serde(default)]
-    revoked: bool,
-    #[serde(default)]
-    created: String,
-}
-
-// ---------------------------------------------------------------------------
-// In-memory state.
-
-impl InstalledKey {
-    fn to_file(&self) -> KeyFile {
-        KeyFile {
-            keyset_id: self.id_hex.clone(),
-            participant: self.share.id(),
-            threshold: self.keyset.threshold(),
-            group_key: b64_element(self.keyset.group_key()),
-            share: b64(self.share.value().to_bytes().expose()),
-            public_shares: PublicShare::all_of(&self.keyset),
-        }
-    }
-}
-
-
+/// The published snapshot: what requests see. Replaced or extended only
+/// after the change is on disk.
 #[derive(Debug, Default)]
-struct Inner {
+struct Snapshot {
     keys: BTreeMap<String, Arc<InstalledKey>>,
     clients: Vec<ClientRecord>,
 }
@@ -209,13 +93,11 @@ pub enum ClientError {
 
 /// Everything a running server needs, shared by all requests.
 pub struct State {
-    dir: PathBuf,
+    store: TomlStore,
     admin_hash: [u8; 32],
-    cert_pem: Vec<u8>,
-    key_pem: Zeroizing<Vec<u8>>,
-    fingerprint: [u8; 32],
+    tls: TlsMaterial,
     log_stderr: bool,
-    inner: RwLock<Inner>,
+    snapshot: RwLock<Snapshot>,
     /// Serialises admin mutations: persist, then publish.
     write_lock: Mutex<()>,
     pub(crate) metrics: Metrics,
@@ -225,40 +107,13 @@ pub struct State {
 impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("State")
-            .field("dir", &self.dir)
+            .field("dir", &self.store.dir())
             .field(
                 "fingerprint",
-                &crate::encoding::format_fingerprint(&self.fingerprint),
+                &crate::encoding::format_fingerprint(&self.tls.fingerprint),
             )
             .finish_non_exhaustive()
     }
-}
-
-fn read_file(path: &Path) -> Result<Vec<u8>, ServerError> {
-    fs::read(path).map_err(|source| ServerError::Io {
-        context: format!("cannot read {}", path.display()),
-        source,
-    })
-}
-
-fn corrupt(path: &Path, reason: impl Into<String>) -> ServerError {
-    ServerError::Corrupt {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-    }
-}
-
-fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, ServerError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| corrupt(path, "not UTF-8"))?;
-    // toml's message names the offending line and key, never secret values
-    // other than what the operator wrote; it stays in the operator's log.
-    toml::from_str(text).map_err(|e| corrupt(path, e.message().to_string()))
-}
-
-fn to_toml<T: Serialize>(value: &T) -> Result<Zeroizing<String>, ServerError> {
-    toml::to_string(value)
-        .map(Zeroizing::new)
-        .map_err(|e| ServerError::Serialize(e.to_string()))
 }
 
 impl State {
@@ -267,138 +122,48 @@ impl State {
     /// share matching its public share) so a damaged file stops the server
     /// at start instead of producing wrong answers.
     pub fn load(dir: &Path) -> Result<Self, ServerError> {
-        let server_path = dir.join(SERVER_FILE);
-        if !server_path.is_file() {
-            return Err(ServerError::NotInitialised {
-                path: dir.to_path_buf(),
-            });
-        }
-        let server: ServerFile = parse_toml(&server_path, &read_file(&server_path)?)?;
-        if server.version != LAYOUT_VERSION {
-            return Err(corrupt(
-                &server_path,
-                format!("unsupported layout version {}", server.version),
-            ));
-        }
-        let admin_hash = parse_hex32(&server.admin_token_sha256)
-            .ok_or_else(|| corrupt(&server_path, "admin_token_sha256 is not 64 hex digits"))?;
-        let limits = &server.limits;
-        if !(limits.evaluate_per_second.is_finite() && limits.evaluate_per_second > 0.0)
-            || limits.evaluate_burst == 0
-        {
-            return Err(corrupt(
-                &server_path,
-                "limits must be positive (evaluate_per_second > 0, evaluate_burst >= 1)",
-            ));
-        }
+        let store = TomlStore::open(dir);
+        let stored = store.load()?;
+        Ok(Self::start(store, stored))
+    }
 
-        let cert_path = dir.join(TLS_DIR).join(CERT_FILE);
-        let key_path = dir.join(TLS_DIR).join(KEY_FILE);
-        let cert_pem = read_file(&cert_path)?;
-        let key_pem = Zeroizing::new(read_file(&key_path)?);
-        let (_, fingerprint) =
-            tls::parse_certificate(&cert_pem).map_err(|reason| corrupt(&cert_path, reason))?;
-        // Fail now rather than at the first connection if they do not fit.
-        tls::server_config(&cert_pem, &key_pem)?;
-
-        let mut inner = Inner::default();
-        let keys_dir = dir.join(KEYS_DIR);
-        let entries = fs::read_dir(&keys_dir).map_err(|source| ServerError::Io {
-            context: format!("cannot list {}", keys_dir.display()),
-            source,
-        })?;
-        for entry in entries {
-            let entry = entry.map_err(|source| ServerError::Io {
-                context: format!("cannot list {}", keys_dir.display()),
-                source,
-            })?;
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(stem) = name.strip_suffix(".toml") else {
-                continue; // temp files and anything else are not keys
-            };
-            if name.starts_with('.') {
-                continue;
-            }
-            let bytes = Zeroizing::new(read_file(&path)?);
-            let file: KeyFile = parse_toml(&path, &bytes)?;
-            let request = InstallShareRequest {
-                participant: file.participant,
-                threshold: file.threshold,
-                group_key: file.group_key.clone(),
-                public_shares: file.public_shares.clone(),
-                share: file.share.clone(),
-            };
-            let validated = validate_install(stem, &request);
-            let mut request = request;
-            request.share.zeroize();
-            let key = validated.map_err(|e| corrupt(&path, e.to_string()))?;
-            if key.id_hex != file.keyset_id.to_ascii_lowercase() {
-                return Err(corrupt(&path, "keyset_id does not match the file name"));
-            }
-            inner.keys.insert(key.id_hex.clone(), Arc::new(key));
-        }
-
-        let clients_path = dir.join(CLIENTS_FILE);
-        let clients: ClientsFile = if clients_path.exists() {
-            parse_toml(&clients_path, &read_file(&clients_path)?)?
-        } else {
-            ClientsFile::default()
-        };
-        for entry in clients.clients {
-            let token_sha256 = parse_hex32(&entry.token_sha256).ok_or_else(|| {
-                corrupt(&clients_path, format!("bad token hash for {}", entry.name))
-            })?;
-            if !valid_client_name(&entry.name) {
-                return Err(corrupt(&clients_path, "invalid client name"));
-            }
-            let keysets = entry
-                .keysets
-                .iter()
-                .map(|k| normalize_keyset_id(k))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| {
-                    corrupt(&clients_path, format!("bad keyset id for {}", entry.name))
-                })?;
-            inner.clients.push(ClientRecord {
-                name: entry.name,
-                token_sha256,
-                keysets,
-                revoked: entry.revoked,
-                created: entry.created,
-            });
-        }
-
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            admin_hash,
-            cert_pem,
-            key_pem,
-            fingerprint,
-            log_stderr: server.log.stderr,
-            inner: RwLock::new(inner),
+    /// The running state over what `store` holds, published as loaded.
+    fn start(store: TomlStore, stored: StoredState) -> Self {
+        let StoredState {
+            settings,
+            tls,
+            keys,
+            clients,
+        } = stored;
+        let keys = keys
+            .into_iter()
+            .map(|key| (key.id_hex.clone(), Arc::new(key)))
+            .collect();
+        Self {
+            store,
+            admin_hash: settings.admin_hash,
+            tls,
+            log_stderr: settings.log_stderr,
+            snapshot: RwLock::new(Snapshot { keys, clients }),
             write_lock: Mutex::new(()),
             metrics: Metrics::default(),
-            limiter: RateLimiter::new(Limits {
-                per_second: server.limits.evaluate_per_second,
-                burst: f64::from(server.limits.evaluate_burst),
-            }),
-        })
+            limiter: RateLimiter::new(settings.limits),
+        }
     }
 
     /// The state directory.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.store.dir()
     }
 
     /// SHA-256 of the server certificate (DER).
     pub fn fingerprint(&self) -> [u8; 32] {
-        self.fingerprint
+        self.tls.fingerprint
     }
 
     /// rustls configuration serving this server's certificate.
     pub fn tls_config(&self) -> Result<Arc<rustls::ServerConfig>, ServerError> {
-        tls::server_config(&self.cert_pem, &self.key_pem)
+        tls::server_config(&self.tls.cert_pem, &self.tls.key_pem)
     }
 
     /// Installed keyset ids (hex).
@@ -412,19 +177,21 @@ impl State {
     }
 
     pub(crate) fn audit_path(&self) -> PathBuf {
-        self.dir.join(AUDIT_FILE)
+        self.store.audit_path()
     }
 
     pub(crate) fn log_stderr(&self) -> bool {
         self.log_stderr
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
-        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Snapshot> {
+        self.snapshot.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
-        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Snapshot> {
+        self.snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The installed key of a keyset.
@@ -467,16 +234,9 @@ impl State {
                 Err(InstallOutcome::Rejected(InstallError::Conflict))
             };
         }
-        let file = key.to_file();
-        let text = to_toml(&file).map_err(InstallOutcome::Storage)?;
-        drop(file);
-        let path = self.dir.join(KEYS_DIR).join(format!("{}.toml", key.id_hex));
-        write_private(&path, text.as_bytes()).map_err(|source| {
-            InstallOutcome::Storage(ServerError::Io {
-                context: format!("cannot write {}", path.display()),
-                source,
-            })
-        })?;
+        self.store
+            .write_key(&key)
+            .map_err(InstallOutcome::Storage)?;
         let key = Arc::new(key);
         self.write()
             .keys
@@ -521,7 +281,7 @@ impl State {
             revoked: false,
             created: now_rfc3339(),
         });
-        self.persist_clients(&clients)?;
+        self.store.write_clients(&clients)?;
         self.write().clients = clients;
         Ok(())
     }
@@ -541,30 +301,9 @@ impl State {
             return Ok(());
         }
         record.revoked = true;
-        self.persist_clients(&clients)?;
+        self.store.write_clients(&clients)?;
         self.write().clients = clients;
         Ok(())
-    }
-
-    fn persist_clients(&self, clients: &[ClientRecord]) -> Result<(), ServerError> {
-        let file = ClientsFile {
-            clients: clients
-                .iter()
-                .map(|c| ClientEntry {
-                    name: c.name.clone(),
-                    token_sha256: hex(&c.token_sha256),
-                    keysets: c.keysets.clone(),
-                    revoked: c.revoked,
-                    created: c.created.clone(),
-                })
-                .collect(),
-        };
-        let text = to_toml(&file)?;
-        let path = self.dir.join(CLIENTS_FILE);
-        write_private(&path, text.as_bytes()).map_err(|source| ServerError::Io {
-            context: format!("cannot write {}", path.display()),
-            source,
-        })
     }
 }
 
@@ -605,50 +344,20 @@ fn short_id(text: &str) -> String {
     }
 }
 
-/// Writes the initial files of a fresh state directory.
-pub(crate) fn write_initial_files(
-    dir: &Path,
-    cert: &tls::GeneratedCertificate,
-    admin_hash: &[u8; 32],
-) -> Result<(), ServerError> {
-    let io = |path: &Path| {
-        let context = format!("cannot write {}", path.display());
-        move |source| ServerError::Io { context, source }
-    };
-    let tls_dir = dir.join(TLS_DIR);
-    let key_path = tls_dir.join(KEY_FILE);
-    write_private(&key_path, cert.key_pem.as_bytes()).map_err(io(&key_path))?;
-    let cert_path = tls_dir.join(CERT_FILE);
-    write_private(&cert_path, cert.cert_pem.as_bytes()).map_err(io(&cert_path))?;
-    let clients_path = dir.join(CLIENTS_FILE);
-    write_private(
-        &clients_path,
-        b"# Clients: name, token SHA-256, granted keysets.\n",
-    )
-    .map_err(io(&clients_path))?;
-    let audit_path = dir.join(AUDIT_FILE);
-    durable::open_append_private(&audit_path).map_err(io(&audit_path))?;
-    // server.toml last: its presence marks a complete state directory.
-    let server_path = dir.join(SERVER_FILE);
-    let text = to_toml(&ServerFile::new(admin_hash))?;
-    write_private(&server_path, text.as_bytes()).map_err(io(&server_path))?;
-    Ok(())
-}
-
-/// Writes a state file durably with mode 0600 (see [`crate::durable`]).
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    durable::write_file(path, contents, Replace::Allow)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::server::auth::hash_token;
-    use crate::threshold::kem::deal;
+    use std::fs;
+
     use rand::rngs::OsRng;
+
     #[cfg(unix)]
     use super::test_support::mode;
     use super::test_support::{fresh_dir, request_for};
+    use super::*;
+    use crate::durable;
+    use crate::encoding::hex;
+    use crate::server::auth::hash_token;
+    use crate::threshold::kem::deal;
 
     #[test]
     fn state_persists_and_reloads_with_private_modes() {
@@ -747,24 +456,4 @@ mod tests {
             .count();
         assert_eq!(leftovers, 0);
     }
-
-    #[test]
-    fn tampered_key_file_is_refused_at_load() {
-        let (_tmp, dir, _) = fresh_dir();
-        let state = State::load(&dir).unwrap();
-        let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
-        let id = hex(keyset.id());
-        state
-            .install(validate_install(&id, &request_for(&keyset, &shares[0])).unwrap())
-            .unwrap();
-        let path = dir.join("keys").join(format!("{id}.toml"));
-        let text = fs::read_to_string(&path).unwrap();
-        let other = b64(shares[1].value().to_bytes().expose());
-        let own = b64(shares[0].value().to_bytes().expose());
-        fs::write(&path, text.replace(&own, &other)).unwrap();
-        let err = State::load(&dir).unwrap_err();
-        assert!(matches!(err, ServerError::Corrupt { .. }), "{err}");
-        assert!(!err.to_string().contains(&other));
-    }
-
 }
