@@ -32,7 +32,7 @@ pub(crate) fn valid_client_name(name: &str) -> bool {
 
 /// An installed share with the public keyset it belongs to.
 ///
-/// Only [`super::validate_install`] builds one, so every instance has passed
+/// Only `validate_install` builds one, so every instance has passed
 /// install validation, whether it came from a request or from storage.
 pub struct InstalledKey {
     pub(super) id_hex: String,
