@@ -160,12 +160,7 @@ impl InitReport {
 /// empty client list and audit log. Refuses a directory that already holds
 /// a server.
 pub fn init(dir: &Path, extra_names: &[String]) -> Result<InitReport, ServerError> {
-    let taken = [
-        dir.join(state::SERVER_FILE),
-        dir.join(state::TLS_DIR).join(state::KEY_FILE),
-        dir.join(state::KEYS_DIR),
-    ];
-    if taken.iter().any(|p| p.exists()) {
+    if state::TomlStore::holds_server(dir) {
         return Err(ServerError::AlreadyInitialised {
             path: dir.to_path_buf(),
         });
@@ -183,17 +178,8 @@ pub fn init(dir: &Path, extra_names: &[String]) -> Result<InitReport, ServerErro
     }
     // Generate before touching the disk: a bad name leaves nothing behind.
     let cert = tls::generate_certificate(extra_names)?;
-    for sub in [
-        dir.to_path_buf(),
-        dir.join(state::TLS_DIR),
-        dir.join(state::KEYS_DIR),
-    ] {
-        crate::durable::create_private_dir(&sub)
-            .and_then(|()| crate::durable::set_mode(&sub, crate::durable::PRIVATE_DIR_MODE))
-            .map_err(io_error(format!("cannot create {}", sub.display())))?;
-    }
     let admin_token = generate_token();
-    state::write_initial_files(dir, &cert, &hash_token(admin_token.expose()))?;
+    state::TomlStore::create(dir, &cert, &hash_token(admin_token.expose()))?;
     let mut names: Vec<String> = tls::DEFAULT_NAMES.iter().map(|s| s.to_string()).collect();
     for name in extra_names {
         let name = name.trim().to_string();

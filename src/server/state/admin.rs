@@ -1,0 +1,273 @@
+//! Admin changes to the state: installing a share, adding and revoking
+//! clients, and why such a change fails.
+//!
+//! Every change runs under the admin lock and in the same order: check it
+//! against the published snapshot, write it to storage, and only then
+//! publish it, so an admin answer never describes a change that is not on
+//! disk and readers never wait on a disk write.
+
+use std::sync::{Arc, MutexGuard, PoisonError};
+
+use super::{
+    normalize_keyset_id, valid_client_name, ClientRecord, InstallError, InstalledKey, State,
+};
+use crate::server::audit::now_rfc3339;
+use crate::server::ServerError;
+
+/// Why an admin client change was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// Name outside `[A-Za-z0-9._-]{1,64}`.
+    #[error("invalid client name (use 1-64 of A-Z a-z 0-9 . _ -)")]
+    InvalidName,
+    /// Name already in use (revoked names stay reserved).
+    #[error("a client with this name already exists")]
+    Exists,
+    /// No keysets given.
+    #[error("grant at least one keyset")]
+    NoKeysets,
+    /// A granted keyset is not installed here.
+    #[error("keyset {0} is not installed on this server")]
+    UnknownKeyset(String),
+    /// No such client.
+    #[error("no such client")]
+    NotFound,
+}
+
+/// Result of a failed install: refused (the admin's fault) or a storage
+/// failure (the server's).
+#[derive(Debug, thiserror::Error)]
+pub enum InstallOutcome {
+    /// Refused: validation or conflict.
+    #[error(transparent)]
+    Rejected(InstallError),
+    /// Could not persist.
+    #[error(transparent)]
+    Storage(ServerError),
+}
+
+/// Result of a failed client change.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientChangeError {
+    /// Refused.
+    #[error(transparent)]
+    Rejected(#[from] ClientError),
+    /// Could not persist.
+    #[error(transparent)]
+    Storage(#[from] ServerError),
+}
+
+impl State {
+    /// Installs a validated share: idempotent for the same share, refused
+    /// for a different one; written to `keys/<id>.toml` (0600) before it is
+    /// used. Returns whether it was newly installed.
+    pub fn install(&self, key: InstalledKey) -> Result<(bool, Arc<InstalledKey>), InstallOutcome> {
+        let _guard = self.admin_lock();
+        if let Some(existing) = self.key(key.id_hex()) {
+            return if existing.share() == key.share() {
+                Ok((false, existing))
+            } else {
+                Err(InstallOutcome::Rejected(InstallError::Conflict))
+            };
+        }
+        self.store
+            .write_key(&key)
+            .map_err(InstallOutcome::Storage)?;
+        Ok((true, self.publish_key(key)))
+    }
+
+    /// Creates a client with a token hash and grants; persisted first.
+    pub fn add_client(
+        &self,
+        name: &str,
+        token_sha256: [u8; 32],
+        keysets: &[String],
+    ) -> Result<(), ClientChangeError> {
+        if !valid_client_name(name) {
+            return Err(ClientError::InvalidName.into());
+        }
+        if keysets.is_empty() {
+            return Err(ClientError::NoKeysets.into());
+        }
+        let _guard = self.admin_lock();
+        let mut grants = Vec::new();
+        for keyset in keysets {
+            let id = normalize_keyset_id(keyset)
+                .filter(|id| self.read().keys.contains_key(id))
+                .ok_or_else(|| ClientError::UnknownKeyset(short_id(keyset)))?;
+            if !grants.contains(&id) {
+                grants.push(id);
+            }
+        }
+        let mut clients = self.clients();
+        if clients.iter().any(|c| c.name == name) {
+            return Err(ClientError::Exists.into());
+        }
+        clients.push(ClientRecord {
+            name: name.to_string(),
+            token_sha256,
+            keysets: grants,
+            revoked: false,
+            created: now_rfc3339(),
+        });
+        self.store.write_clients(&clients)?;
+        self.publish_clients(clients);
+        Ok(())
+    }
+
+    /// Revokes a client (idempotent); persisted first.
+    pub fn revoke_client(&self, name: &str) -> Result<(), ClientChangeError> {
+        let _guard = self.admin_lock();
+        let mut clients = self.clients();
+        let record = clients
+            .iter_mut()
+            .find(|c| c.name == name)
+            .ok_or(ClientError::NotFound)?;
+        if record.revoked {
+            return Ok(());
+        }
+        record.revoked = true;
+        self.store.write_clients(&clients)?;
+        self.publish_clients(clients);
+        Ok(())
+    }
+
+    /// Serialises admin changes, so two of them cannot both pass their
+    /// checks against the same snapshot. The snapshot is only changed in
+    /// one step after storage is written, so a change that panicked leaves
+    /// it consistent and a poisoned lock is safe to take over.
+    fn admin_lock(&self) -> MutexGuard<'_, ()> {
+        self.write_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A keyset id shortened for messages (ids from requests may be junk).
+fn short_id(text: &str) -> String {
+    let shown: String = text
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(16)
+        .collect();
+    if shown.is_empty() {
+        "(empty)".into()
+    } else {
+        shown
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use rand::rngs::OsRng;
+
+    use super::*;
+    use crate::durable;
+    use crate::encoding::hex;
+    use crate::server::auth::hash_token;
+    #[cfg(unix)]
+    use crate::server::state::test_support::mode;
+    use crate::server::state::test_support::{fresh_dir, request_for};
+    use crate::server::state::{validate_install, Principal};
+    use crate::threshold::kem::deal;
+
+    #[test]
+    fn state_persists_and_reloads_with_private_modes() {
+        let (_tmp, dir, admin) = fresh_dir();
+        #[cfg(unix)]
+        {
+            assert_eq!(mode(&dir), 0o700);
+            for file in [
+                "server.toml",
+                "clients.toml",
+                "audit.log",
+                "tls/key.pem",
+                "tls/cert.pem",
+            ] {
+                assert_eq!(mode(&dir.join(file)), 0o600, "{file}");
+            }
+        }
+        let state = State::load(&dir).unwrap();
+        assert_eq!(state.authenticate(admin.expose()), Some(Principal::Admin));
+        assert_eq!(state.authenticate("slk_wrong"), None);
+
+        let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
+        let id = hex(keyset.id());
+        let key = validate_install(&id, &request_for(&keyset, &shares[1])).unwrap();
+        let (new, _) = state.install(key).unwrap();
+        assert!(new);
+        // Idempotent for the same share, a conflict for a different one.
+        let again = validate_install(&id, &request_for(&keyset, &shares[1])).unwrap();
+        assert!(!state.install(again).unwrap().0);
+        let different = validate_install(&id, &request_for(&keyset, &shares[2])).unwrap();
+        assert!(matches!(
+            state.install(different),
+            Err(InstallOutcome::Rejected(InstallError::Conflict))
+        ));
+
+        let token = crate::server::auth::generate_token();
+        state
+            .add_client("backup-1", hash_token(token.expose()), &[id.to_uppercase()])
+            .unwrap();
+        assert!(matches!(
+            state.add_client("backup-1", [0; 32], std::slice::from_ref(&id)),
+            Err(ClientChangeError::Rejected(ClientError::Exists))
+        ));
+        assert!(matches!(
+            state.add_client("bad name", [0; 32], std::slice::from_ref(&id)),
+            Err(ClientChangeError::Rejected(ClientError::InvalidName))
+        ));
+        assert!(matches!(
+            state.add_client("other", [0; 32], &["ab".repeat(32)]),
+            Err(ClientChangeError::Rejected(ClientError::UnknownKeyset(_)))
+        ));
+
+        let key_path = dir.join("keys").join(format!("{id}.toml"));
+        #[cfg(unix)]
+        {
+            assert_eq!(mode(&key_path), 0o600);
+            assert_eq!(mode(&dir.join("clients.toml")), 0o600);
+        }
+        let clients_text = fs::read_to_string(dir.join("clients.toml")).unwrap();
+        assert!(!clients_text.contains(token.expose()));
+        assert!(clients_text.contains(&hex(&hash_token(token.expose()))));
+
+        // Reload: same keys, same clients, same share.
+        let reloaded = State::load(&dir).unwrap();
+        assert_eq!(reloaded.keyset_ids(), vec![id.clone()]);
+        let loaded = reloaded.key(&id).unwrap();
+        assert_eq!(loaded.share(), &shares[1]);
+        assert_eq!(
+            reloaded.authenticate(token.expose()),
+            Some(Principal::Client {
+                name: "backup-1".into(),
+                keysets: vec![id.clone()],
+            })
+        );
+
+        reloaded.revoke_client("backup-1").unwrap();
+        reloaded.revoke_client("backup-1").unwrap();
+        assert!(matches!(
+            reloaded.revoke_client("nobody"),
+            Err(ClientChangeError::Rejected(ClientError::NotFound))
+        ));
+        let again = State::load(&dir).unwrap();
+        assert_eq!(
+            again.authenticate(token.expose()),
+            Some(Principal::Revoked("backup-1".into()))
+        );
+        let leftovers = fs::read_dir(&dir)
+            .unwrap()
+            .chain(fs::read_dir(dir.join("keys")).unwrap())
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .contains(durable::TEMP_MARKER)
+            })
+            .count();
+        assert_eq!(leftovers, 0);
+    }
+}

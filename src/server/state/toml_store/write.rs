@@ -1,0 +1,81 @@
+//! Writing the state directory: the files of a fresh directory at init,
+//! and one key file or the client list on each admin change. Every file is
+//! written durably with mode 0600 through [`crate::durable`], so a crash
+//! leaves either the old file or the new one, never a torn one.
+
+use std::path::Path;
+
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use super::schema::{ClientsFile, KeyFile, ServerFile};
+use super::{
+    TomlStore, AUDIT_FILE, CERT_FILE, CLIENTS_FILE, KEYS_DIR, KEY_FILE, SERVER_FILE, TLS_DIR,
+};
+use crate::durable::{self, Replace};
+use crate::server::state::{ClientRecord, InstalledKey};
+use crate::server::{io_error, tls, ServerError};
+
+impl TomlStore {
+    /// Makes a fresh state directory in `dir` (which must not hold a server,
+    /// see [`TomlStore::holds_server`]): the private directories, the TLS
+    /// pair, an empty client list and audit log, and `server.toml`.
+    pub(crate) fn create(
+        dir: &Path,
+        cert: &tls::GeneratedCertificate,
+        admin_hash: &[u8; 32],
+    ) -> Result<(), ServerError> {
+        for sub in [dir.to_path_buf(), dir.join(TLS_DIR), dir.join(KEYS_DIR)] {
+            durable::create_private_dir(&sub)
+                .and_then(|()| durable::set_mode(&sub, durable::PRIVATE_DIR_MODE))
+                .map_err(io_error(format!("cannot create {}", sub.display())))?;
+        }
+        let tls_dir = dir.join(TLS_DIR);
+        write_private(&tls_dir.join(KEY_FILE), cert.key_pem.as_bytes())?;
+        write_private(&tls_dir.join(CERT_FILE), cert.cert_pem.as_bytes())?;
+        write_private(
+            &dir.join(CLIENTS_FILE),
+            b"# Clients: name, token SHA-256, granted keysets.\n",
+        )?;
+        let audit_path = dir.join(AUDIT_FILE);
+        durable::open_append_private(&audit_path).map_err(cannot_write(&audit_path))?;
+        // server.toml last: its presence marks a complete state directory.
+        let text = to_toml(&ServerFile::new(admin_hash))?;
+        write_private(&dir.join(SERVER_FILE), text.as_bytes())
+    }
+
+    /// Writes `keys/<id>.toml` for a key about to be published.
+    pub(crate) fn write_key(&self, key: &InstalledKey) -> Result<(), ServerError> {
+        let file = KeyFile::from_key(key);
+        let text = to_toml(&file)?;
+        // Zeroize the file's copy of the share now; `text` zeroizes itself.
+        drop(file);
+        let path = self
+            .dir
+            .join(KEYS_DIR)
+            .join(format!("{}.toml", key.id_hex()));
+        write_private(&path, text.as_bytes())
+    }
+
+    /// Replaces `clients.toml` with `clients`, about to be published.
+    pub(crate) fn write_clients(&self, clients: &[ClientRecord]) -> Result<(), ServerError> {
+        let text = to_toml(&ClientsFile::from_records(clients))?;
+        write_private(&self.dir.join(CLIENTS_FILE), text.as_bytes())
+    }
+}
+
+/// Zeroizing, because key files hold a secret share.
+fn to_toml<T: Serialize>(value: &T) -> Result<Zeroizing<String>, ServerError> {
+    toml::to_string(value)
+        .map(Zeroizing::new)
+        .map_err(|e| ServerError::Serialize(e.to_string()))
+}
+
+/// Writes a state file durably with mode 0600 (see [`crate::durable`]).
+fn write_private(path: &Path, contents: &[u8]) -> Result<(), ServerError> {
+    durable::write_file(path, contents, Replace::Allow).map_err(cannot_write(path))
+}
+
+fn cannot_write(path: &Path) -> impl FnOnce(std::io::Error) -> ServerError {
+    io_error(format!("cannot write {}", path.display()))
+}
