@@ -197,11 +197,7 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     }
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        builder.mode(PRIVATE_DIR_MODE);
-    }
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, PRIVATE_DIR_MODE);
     builder.create(dir)
 }
 
@@ -210,40 +206,21 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
 pub fn open_append_private(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.append(true).create(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(PRIVATE_FILE_MODE);
-    }
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, PRIVATE_FILE_MODE);
     options.open(path)
 }
 
-/// Sets Unix permission bits of a path; a no-op elsewhere.
+/// Sets the Unix permission bits of a path.
 pub fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(mode))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (path, mode);
-        Ok(())
-    }
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
 }
 
-/// Unix permission bits of a file, or `None` where there are none.
+/// Unix permission bits of a file (`Option` so callers that record modes
+/// keep a place for "unknown", which the format allows).
 pub fn mode_of(meta: &fs::Metadata) -> Option<u32> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        Some(meta.permissions().mode())
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = meta;
-        None
-    }
+    use std::os::unix::fs::PermissionsExt as _;
+    Some(meta.permissions().mode())
 }
 
 /// Seconds and nanoseconds since the epoch (negative allowed) as a time.
@@ -295,25 +272,13 @@ fn context(e: io::Error, what: fmt::Arguments<'_>) -> io::Error {
 fn create_new_private(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(PRIVATE_FILE_MODE);
-    }
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, PRIVATE_FILE_MODE);
     options.open(path)
 }
 
 fn set_file_mode(file: &File, mode: u32) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(mode))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (file, mode);
-        Ok(())
-    }
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(mode))
 }
 
 /// Moves `from` to `to` unless `to` exists, atomically: renameat2 with
@@ -437,7 +402,6 @@ mod tests {
         assert_eq!(fs::read(blocked.join("x")).unwrap(), b"x");
     }
 
-    #[cfg(unix)]
     #[test]
     fn private_dirs_and_append_files_have_private_modes() {
         let dir = tempfile::tempdir().unwrap();

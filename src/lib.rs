@@ -1,16 +1,36 @@
 //! shardlock: end-to-end file encryption whose keys no single party holds.
 //!
-//! Layers, bottom up (see `docs/FORMAT.md` for the byte-exact spec):
-//! - [`stream`]: C2SP chunked encryption ("Cobblestone-256") of the body.
-//! - [`threshold`]: ristretto255 group, Shamir shares, RFC 9497 VOPRF
-//!   evaluation with DLEQ proofs, and the threshold hashed-ElGamal KEM.
-//! - [`mod@format`]: the file header codec (pure, no I/O).
+//! Every file gets a random data key, streamed through chunked AES-256-GCM;
+//! that key is wrapped under a threshold key whose shares live on `t`-of-`n`
+//! key-share servers. `docs/DESIGN.md` describes the construction and the
+//! components, `docs/FORMAT.md` the bytes.
+//!
+//! The public API, top down (data flows one way, each layer calling only
+//! the ones below it):
+//! - [`client`]: the use cases — encrypt and decrypt a file, a stream or a
+//!   tree, inspect, status, keyset administration — behind
+//!   [`client::Session`]; the `shardlock` binary is a thin front end over it.
+//! - [`server`]: the key-share server, a library with explicit start and
+//!   shutdown, beside the client and never importing it.
+//! - [`envelope`]: one whole file: header plus body, the data key wrapped
+//!   under a keyset ([`envelope::keywrap`]) and the metadata sealed beside it.
+//! - [`threshold`]: ristretto255, Shamir shares, RFC 9497 VOPRF evaluation
+//!   with DLEQ proofs, and the threshold KEM (pure, no I/O).
+//! - [`mod@format`]: the header codec (pure bytes ↔ structs, no crypto).
+//! - [`stream`]: C2SP chunked encryption of the body, on every core.
+//! - Shared by client and server: [`protocol`] (wire messages, tokens),
+//!   [`encoding`] (hex, base64url, fingerprints), [`secret`] (zeroizing
+//!   secret types).
 #![forbid(unsafe_code)]
 #![deny(missing_debug_implementations)]
 
-pub mod cli;
+// shardlock relies on Unix file semantics throughout: positional reads,
+// permission bits, renameat2, directory fsync, SIGTERM.
+#[cfg(not(unix))]
+compile_error!("shardlock supports Unix-like systems only");
+
 pub mod client;
-pub mod durable;
+pub(crate) mod durable;
 pub mod encoding;
 pub mod envelope;
 pub mod format;

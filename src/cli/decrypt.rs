@@ -6,8 +6,8 @@ use anyhow::Result;
 use super::args::DecryptArgs;
 use super::progress::{finish_tree, interrupt_flag, Terminal};
 use super::Settings;
-use crate::client::tree::DecryptTree;
-use crate::client::DecryptFile;
+use shardlock::client::tree::DecryptTree;
+use shardlock::client::DecryptFile;
 
 pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
     if args.tree.recursive {

@@ -16,8 +16,8 @@ use std::sync::atomic::AtomicBool;
 use super::args::DemoArgs;
 use super::dev_cluster::{DevCluster, KEYSET_NAME};
 use super::Settings;
-use crate::client::tree::{DecryptTree, EncryptTree, TreeOutcome};
-use crate::client::{QuietReporter, Session};
+use shardlock::client::tree::{DecryptTree, EncryptTree, TreeOutcome};
+use shardlock::client::{QuietReporter, Session};
 
 pub fn run(settings: &Settings, args: &DemoArgs) -> Result<()> {
     let started = Instant::now();

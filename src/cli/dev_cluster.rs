@@ -19,12 +19,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use super::args::DevClusterArgs;
 use super::progress::Terminal;
 use super::{Settings, UsageError};
-use crate::client::admin::{deal_and_install, DealTarget};
-use crate::client::config::Config;
-use crate::client::http::HttpOptions;
-use crate::client::Reporter;
-use crate::protocol::Token;
-use crate::server;
+use shardlock::client::admin::{deal_and_install, DealTarget};
+use shardlock::client::config::Config;
+use shardlock::client::http::HttpOptions;
+use shardlock::client::Reporter;
+use shardlock::protocol::Token;
+use shardlock::server;
 
 /// Keyset name in the generated config.
 pub const KEYSET_NAME: &str = "dev";

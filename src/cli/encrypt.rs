@@ -6,8 +6,8 @@ use anyhow::Result;
 use super::args::EncryptArgs;
 use super::progress::{finish_tree, interrupt_flag, Terminal};
 use super::Settings;
-use crate::client::tree::EncryptTree;
-use crate::client::EncryptFile;
+use shardlock::client::tree::EncryptTree;
+use shardlock::client::EncryptFile;
 
 pub fn run(settings: &Settings, args: &EncryptArgs) -> Result<()> {
     if args.tree.recursive {

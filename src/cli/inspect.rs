@@ -3,8 +3,8 @@
 use anyhow::{Context, Result};
 
 use super::args::InspectArgs;
-use crate::client::inspect::inspect;
-use crate::stream;
+use shardlock::client::inspect::inspect;
+use shardlock::stream;
 
 pub fn run(args: &InspectArgs) -> Result<()> {
     let report = inspect(&args.input)?;

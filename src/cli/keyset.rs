@@ -1,6 +1,6 @@
 //! `shardlock keyset create|list|revoke-client`: flags and admin
 //! credentials (from a file, the environment or a prompt) turned into
-//! requests for [`crate::client::admin`], and the outcome printed.
+//! requests for [`shardlock::client::admin`], and the outcome printed.
 
 use std::fs;
 use std::io::IsTerminal;
@@ -11,9 +11,9 @@ use anyhow::{bail, Context, Result};
 use super::args::{KeysetCommand, KeysetCreateArgs, KeysetRevokeArgs};
 use super::progress::Terminal;
 use super::{Settings, UsageError};
-use crate::client::admin::{check_servers, CreateKeyset, DealTarget};
-use crate::encoding::{hex, parse_fingerprint};
-use crate::protocol::Token;
+use shardlock::client::admin::{check_servers, CreateKeyset, DealTarget};
+use shardlock::encoding::{hex, parse_fingerprint};
+use shardlock::protocol::Token;
 
 /// Environment variable with the servers' admin credential.
 pub const ADMIN_TOKEN_ENV: &str = "SHARDLOCK_ADMIN_TOKEN";

@@ -34,9 +34,9 @@ use std::io::Write;
 
 use clap::Parser;
 
-use crate::client::http::HttpOptions;
-use crate::client::{Options, Session};
 use args::{Cli, Command, GlobalArgs};
+use shardlock::client::http::HttpOptions;
+use shardlock::client::{Options, Session};
 
 /// Exit status for usage and configuration errors.
 pub const EXIT_USAGE: i32 = 2;
@@ -134,14 +134,14 @@ fn report(error: &anyhow::Error) -> i32 {
     let _ = std::io::stdout().flush();
     eprintln!(
         "shardlock: error: {}",
-        crate::client::one_line(error.as_ref())
+        shardlock::client::one_line(error.as_ref())
     );
     let usage = error.chain().any(|cause| {
         cause.is::<UsageError>()
-            || cause.is::<crate::client::config::ConfigError>()
+            || cause.is::<shardlock::client::config::ConfigError>()
             || cause
-                .downcast_ref::<crate::client::Error>()
-                .is_some_and(crate::client::Error::is_usage)
+                .downcast_ref::<shardlock::client::Error>()
+                .is_some_and(shardlock::client::Error::is_usage)
     });
     if usage {
         EXIT_USAGE

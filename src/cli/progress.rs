@@ -12,8 +12,8 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{warn, Settings};
-use crate::client::tree::TreeOutcome;
-use crate::client::{Error, Reporter};
+use shardlock::client::tree::TreeOutcome;
+use shardlock::client::{Error, Reporter};
 
 /// Stderr lines and a progress bar for a run.
 #[derive(Debug)]

@@ -1,10 +1,10 @@
 //! `shardlock server init|run`: the key-share server's thin entry point;
-//! everything it does lives in [`crate::server`].
+//! everything it does lives in [`shardlock::server`].
 
 use anyhow::{Context, Result};
 
 use super::args::ServerCommand;
-use crate::server;
+use shardlock::server;
 
 pub fn run(command: &ServerCommand) -> Result<()> {
     match command {

@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 
 use super::args::StatusArgs;
 use super::Settings;
-use crate::encoding::hex;
+use shardlock::encoding::hex;
 
 pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
     let health = settings.session.keyset_health(args.keyset.as_deref())?;

@@ -1,4 +1,4 @@
-//! The HTTPS client of the key-share protocol (DESIGN.md section 3):
+//! The HTTPS client of the key-share protocol (docs/DESIGN.md section 3):
 //! [`HttpKeyService`] fans evaluate requests out to servers in parallel for
 //! [`crate::threshold::kem::decapsulate_batch`], [`AdminClient`] drives the
 //! admin API, and [`check_status`] backs `shardlock status`.
@@ -334,7 +334,7 @@ impl ServerCertVerifier for PinnedVerifier {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         // The pin replaces chain, name and validity checks: the operator
-        // vouched for this exact certificate (DESIGN.md section 3).
+        // vouched for this exact certificate (docs/DESIGN.md section 3).
         let presented: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();
         if bool::from(presented.ct_eq(&self.pin)) {
             Ok(ServerCertVerified::assertion())

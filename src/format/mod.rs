@@ -85,7 +85,7 @@ pub enum FormatError {
     TooLarge(&'static str),
 }
 
-/// The threshold-KEM wrap of the data key (DESIGN.md section 1): the
+/// The threshold-KEM wrap of the data key (docs/DESIGN.md section 1): the
 /// keyset it was made for, the ephemeral element `W = r·G`, and the data key
 /// sealed under the KEK derived from `r·K`.
 #[derive(Clone, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Bearer tokens: generation, hashing, and constant-time lookup.
 //!
-//! DESIGN.md section 3: tokens are stored hashed. A token is `slk_` followed
+//! docs/DESIGN.md section 3: tokens are stored hashed. A token is `slk_` followed
 //! by the unpadded base64url of 32 bytes from the operating system's CSPRNG,
 //! so it carries 256 bits of entropy and a plain SHA-256 is a sufficient
 //! one-way function (no password hashing needed: nothing to brute-force).

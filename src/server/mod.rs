@@ -1,4 +1,4 @@
-//! The key-share server: HTTPS (rustls, ring) JSON API of DESIGN.md
+//! The key-share server: HTTPS (rustls, ring) JSON API of docs/DESIGN.md
 //! section 3, bearer-token client authentication, shares at rest, per-client
 //! rate limits, an audit log, and Prometheus metrics.
 //!
@@ -319,23 +319,15 @@ pub fn serve_blocking(
     })
 }
 
-/// A future that completes on SIGINT or (on Unix) SIGTERM. Installed before
-/// the "listening" line so a signal right after it is not lost.
+/// A future that completes on SIGINT or SIGTERM. Installed before the
+/// "listening" line so a signal right after it is not lost.
 fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, ServerError> {
-    #[cfg(unix)]
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(io_error("cannot install the SIGTERM handler"))?;
     Ok(async move {
-        #[cfg(unix)]
-        {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
         }
         eprintln!("shardlock server: shutting down (finishing in-flight requests)");
     })

@@ -1,6 +1,6 @@
 //! Per-client token buckets for evaluate requests.
 //!
-//! DESIGN.md section 4: every evaluation is an oracle query, so servers
+//! docs/DESIGN.md section 4: every evaluation is an oracle query, so servers
 //! rate-limit clients. A bucket holds up to `burst` requests and refills at
 //! `per_second`; a request finding it empty is refused with 429. Batches
 //! carry up to 1024 files per request, so the default (20/s, burst 40)

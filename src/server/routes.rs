@@ -1,4 +1,4 @@
-//! HTTP routes of the key-share server (DESIGN.md section 3), the audit
+//! HTTP routes of the key-share server (docs/DESIGN.md section 3), the audit
 //! middleware, and the mapping of failures to short JSON error bodies.
 //!
 //! Every handler attaches an [`AuditInfo`] to its response; the audit layer
@@ -127,7 +127,7 @@ pub fn router(state: Arc<State>) -> Router {
 /// Writes one audit line per request and counts it. When the handler marked
 /// its request as requiring an audit trail (every authenticated endpoint:
 /// evaluate, key info, admin), a successful answer is replaced by a 500 if
-/// the line cannot be written (DESIGN.md section 4), so no oracle answer or
+/// the line cannot be written (docs/DESIGN.md section 4), so no oracle answer or
 /// admin result leaves the server unrecorded. Admin changes also check the
 /// log can be opened before changing anything; a change whose line then
 /// fails to write is already on disk, and the 500 tells the admin so.
@@ -364,7 +364,7 @@ async fn evaluate_inner(
             "a batch holds 1 to {MAX_BATCH} elements"
         )));
     }
-    // DESIGN.md section 1: canonical decoding, identity rejected.
+    // docs/DESIGN.md section 1: canonical decoding, identity rejected.
     let blinded = request
         .blinded
         .iter()

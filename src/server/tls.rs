@@ -1,7 +1,7 @@
 //! The server's TLS identity: a self-signed certificate made at `init`, and
 //! the rustls configuration that serves it.
 //!
-//! DESIGN.md section 3: TLS is on by default and clients pin each server's
+//! docs/DESIGN.md section 3: TLS is on by default and clients pin each server's
 //! certificate by the SHA-256 of its DER encoding, so a self-signed
 //! certificate is as good as a CA-issued one (and the fingerprint printed at
 //! `init` is the only thing the operator must carry to clients). Only the

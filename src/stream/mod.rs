@@ -32,7 +32,7 @@ use zeroize::Zeroizing;
 
 use crate::secret::SecretBytes;
 
-pub mod pipeline;
+pub(crate) mod pipeline;
 
 /// Plaintext bytes per chunk (spec "Message chunking").
 pub const CHUNK_SIZE: usize = 16 * 1024;

@@ -2,7 +2,7 @@
 //! canonical encoding and decoding of elements and scalars, the module's
 //! error type, and [`SecretScalar`], the only type that holds secret scalars.
 //!
-//! DESIGN.md section 1: every element or scalar received from outside is
+//! docs/DESIGN.md section 1: every element or scalar received from outside is
 //! decoded canonically; the identity element and non-canonical encodings are
 //! rejected. The functions here are the single place where that happens.
 

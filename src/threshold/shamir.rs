@@ -1,6 +1,6 @@
 //! Shamir secret sharing over the ristretto255 scalar field, Lagrange
 //! coefficients, interpolation "in the exponent", and the consistency check
-//! of a keyset's public shares (DESIGN.md section 1, "Threshold key").
+//! of a keyset's public shares (docs/DESIGN.md section 1, "Threshold key").
 //!
 //! Participant ids are the evaluation points `x_i`: non-zero `u16` values,
 //! distinct within a keyset. Because every id is below 2^16 and the group
@@ -215,7 +215,7 @@ pub fn combine_scalars(shares: &[SecretShare]) -> Result<SecretScalar, Error> {
 }
 
 /// Verifies that a keyset's public shares `K_i` are consistent with its
-/// group key `K` for threshold `t`: DESIGN.md requires that every `t`-subset
+/// group key `K` for threshold `t`: docs/DESIGN.md requires that every `t`-subset
 /// of the shares interpolates (in the exponent) to `K`.
 ///
 /// # Why checking one polynomial is equivalent to checking every subset

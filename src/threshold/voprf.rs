@@ -2,7 +2,7 @@
 //!
 //! The server side ([`blind_evaluate_batch`]) is what a key-share server runs
 //! on its share `k_i`; the client side ([`verify_proof`]) is how the client
-//! detects a server that answered with anything but `k_i·B` (DESIGN.md
+//! detects a server that answered with anything but `k_i·B` (docs/DESIGN.md
 //! section 1, "Decapsulation"). `blind`, `finalize` and [`derive_key_pair`]
 //! complete the RFC protocol so the Appendix A test vectors can be checked
 //! end to end, from `Input` to `Output`; the first two exist only in tests,

@@ -1,6 +1,6 @@
 //! Network behaviour: real HTTPS key-share servers in-process, the pinned
 //! HTTPS client, failover, lying servers, authentication, limits and the
-//! audit trail (DESIGN.md sections 1, 3 and 4).
+//! audit trail (docs/DESIGN.md sections 1, 3 and 4).
 
 use std::sync::Arc;
 

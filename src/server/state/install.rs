@@ -40,7 +40,7 @@ pub enum InstallError {
 }
 
 /// Validates an install request against the keyset id from the URL
-/// (DESIGN.md section 1: every element and scalar is decoded canonically;
+/// (docs/DESIGN.md section 1: every element and scalar is decoded canonically;
 /// the public shares must be consistent with `K`; and the share must be the
 /// discrete log of this participant's public share).
 pub(crate) fn validate_install(
