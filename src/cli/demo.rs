@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicBool;
 
 use super::args::DemoArgs;
 use super::dev_cluster::{DevCluster, KEYSET_NAME};
-use super::Settings;
+use super::settings::Settings;
 use shardlock::client::tree::{DecryptTree, EncryptTree, TreeOutcome};
 use shardlock::client::{QuietReporter, Session};
 

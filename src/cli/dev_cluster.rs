@@ -18,7 +18,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::args::DevClusterArgs;
 use super::progress::Terminal;
-use super::{Settings, UsageError};
+use super::settings::{Settings, UsageError};
 use shardlock::client::admin::{deal_and_install, DealTarget};
 use shardlock::client::config::Config;
 use shardlock::client::http::HttpOptions;

@@ -5,7 +5,7 @@ use anyhow::Result;
 
 use super::args::EncryptArgs;
 use super::progress::{finish_tree, interrupt_flag, Terminal};
-use super::Settings;
+use super::settings::Settings;
 use shardlock::client::tree::EncryptTree;
 use shardlock::client::EncryptFile;
 

@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 
 use super::args::{KeysetCommand, KeysetCreateArgs, KeysetRevokeArgs};
 use super::progress::Terminal;
-use super::{Settings, UsageError};
+use super::settings::{Settings, UsageError};
 use shardlock::client::admin::{check_servers, CreateKeyset, DealTarget};
 use shardlock::encoding::{hex, parse_fingerprint};
 use shardlock::protocol::Token;
@@ -42,7 +42,7 @@ fn revoke_client(settings: &Settings, args: &KeysetRevokeArgs) -> Result<()> {
             .session
             .revoke_client(&name, &args.client, tokens, &Terminal::plain(settings))?;
     for failure in &revocation.failures {
-        super::warn(format_args!("not revoked at {failure}"));
+        super::settings::warn(format_args!("not revoked at {failure}"));
     }
     settings.note(format_args!(
         "{} is cut off from keyset {name}: revoked at {} of {} servers (needed {})",

@@ -27,80 +27,15 @@ mod inspect;
 mod keyset;
 mod progress;
 mod server;
+mod settings;
 mod status;
 
-use std::fmt;
 use std::io::Write;
 
 use clap::Parser;
 
-use args::{Cli, Command, GlobalArgs};
-use shardlock::client::http::HttpOptions;
-use shardlock::client::{Options, Session};
-
-/// Exit status for usage and configuration errors.
-pub const EXIT_USAGE: i32 = 2;
-/// Exit status for failed operations.
-pub const EXIT_FAILURE: i32 = 1;
-
-/// A mistake in how shardlock was invoked; exits with status 2.
-#[derive(Debug)]
-pub struct UsageError(String);
-
-impl UsageError {
-    /// A usage error with this message.
-    pub fn new(message: impl Into<String>) -> Self {
-        Self(message.into())
-    }
-}
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
-/// Global settings, resolved once from the flags.
-#[derive(Debug)]
-pub struct Settings {
-    /// The client session every use case runs in.
-    pub session: Session,
-    /// `--quiet`.
-    pub quiet: bool,
-}
-
-impl Settings {
-    fn from_args(global: &GlobalArgs) -> Self {
-        let options = Options {
-            jobs: global
-                .jobs
-                .filter(|&j| j > 0)
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-            http: HttpOptions {
-                allow_http: global.allow_http,
-                ..HttpOptions::default()
-            },
-        };
-        Self {
-            session: Session::new(global.config.clone(), options),
-            quiet: global.quiet,
-        }
-    }
-
-    /// Prints a progress or summary line on stderr unless `--quiet`.
-    pub fn note(&self, message: impl fmt::Display) {
-        if !self.quiet {
-            eprintln!("{message}");
-        }
-    }
-}
-
-/// Always printed, even with `--quiet`: something the user must know.
-pub fn warn(message: impl fmt::Display) {
-    eprintln!("shardlock: warning: {message}");
-}
+use args::{Cli, Command};
+use settings::{Settings, UsageError, EXIT_FAILURE, EXIT_USAGE};
 
 /// Runs the command line and returns the process exit status.
 pub fn main() -> i32 {

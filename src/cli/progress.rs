@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{warn, Settings};
+use super::settings::{warn, Settings};
 use shardlock::client::tree::TreeOutcome;
 use shardlock::client::{Error, Reporter};
 

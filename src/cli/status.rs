@@ -5,7 +5,7 @@
 use anyhow::{bail, Result};
 
 use super::args::StatusArgs;
-use super::Settings;
+use super::settings::Settings;
 use shardlock::encoding::hex;
 
 pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
