@@ -11,6 +11,8 @@ use zeroize::Zeroizing;
 
 use crate::encoding::{b64, unb64};
 use crate::threshold::group::{decode_element, encode_element};
+use crate::threshold::kem::PublicKeyset;
+use crate::threshold::shamir::SecretShare;
 
 /// Largest number of elements in one evaluate request.
 pub const MAX_BATCH: usize = crate::threshold::kem::MAX_BATCH;
@@ -136,6 +138,20 @@ pub struct InstallShareRequest {
     pub public_shares: Vec<PublicShare>,
     /// The secret share `k_i`, base64url of a canonical scalar.
     pub share: String,
+}
+
+impl InstallShareRequest {
+    /// The request that delivers `share` of `keyset` to its server. The
+    /// caller should zeroize `share` (the secret, as text) once it is sent.
+    pub fn new(keyset: &PublicKeyset, share: &SecretShare) -> Self {
+        Self {
+            participant: share.id(),
+            threshold: keyset.threshold(),
+            group_key: b64_element(keyset.group_key()),
+            public_shares: PublicShare::all_of(keyset),
+            share: b64(share.value().to_bytes().expose()),
+        }
+    }
 }
 
 impl std::fmt::Debug for InstallShareRequest {

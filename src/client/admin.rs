@@ -13,11 +13,11 @@ use zeroize::Zeroize;
 
 use super::config::{Config, KeysetEntry, ServerEntry, TokenSource};
 use super::error::{Error, Result, StepContext};
-use super::http::{install_share_request, AdminClient, HttpOptions};
+use super::http::{AdminClient, HttpOptions};
 use super::report::Reporter;
 use super::Session;
 use crate::encoding::{format_fingerprint, hex};
-use crate::protocol::{b64_element, CreateClientRequest, Token};
+use crate::protocol::{b64_element, CreateClientRequest, InstallShareRequest, Token};
 use crate::threshold::kem::{deal, PublicKeyset};
 
 /// One server to deal a share to, with its admin credential.
@@ -210,7 +210,7 @@ pub fn deal_and_install(
     let keyset_id = hex(public.id());
     let mut installed = Vec::new();
     for ((target, admin), share) in targets.iter().zip(&admins).zip(&shares) {
-        let mut request = install_share_request(&public, share);
+        let mut request = InstallShareRequest::new(&public, share);
         let installed_now = admin.install_share(&keyset_id, &request);
         // The request carries the secret share as text: wipe it either way.
         request.share.zeroize();

@@ -34,15 +34,13 @@ use zeroize::Zeroizing;
 
 use super::ServerEndpoint;
 use crate::encoding::hex;
-use crate::encoding::{b64, format_fingerprint, unb64};
+use crate::encoding::{format_fingerprint, unb64};
 use crate::protocol::Token;
 use crate::protocol::{
     b64_element, unb64_element, ClientInfo, ClientList, CreateClientRequest, CreateClientResponse,
     ErrorBody, EvaluateRequest, EvaluateResponse, Health, InstallShareRequest, KeyInfo,
-    PublicShare,
 };
 use crate::threshold::kem::{Evaluation, KeyService, PublicKeyset, ServiceError};
-use crate::threshold::shamir::SecretShare;
 use crate::threshold::voprf::Proof;
 
 /// Largest answer read from a server. A full evaluate answer (1024
@@ -867,17 +865,6 @@ impl AdminClient {
             self.connection
                 .json(Method::Get, "/v1/admin/clients", Some(&self.token), None)?;
         Ok(list.clients)
-    }
-}
-
-/// The install request that delivers `share` of `keyset` to its server.
-pub fn install_share_request(keyset: &PublicKeyset, share: &SecretShare) -> InstallShareRequest {
-    InstallShareRequest {
-        participant: share.id(),
-        threshold: keyset.threshold(),
-        group_key: b64_element(keyset.group_key()),
-        public_shares: PublicShare::all_of(keyset),
-        share: b64(share.value().to_bytes().expose()),
     }
 }
 

@@ -67,12 +67,7 @@ mod tests {
     use crate::format::metadata::{MAX_SEALED_LEN, MIN_SEALED_LEN};
 
     fn sample() -> FileMetadata {
-        FileMetadata {
-            path: "docs/résumé final.pdf".as_bytes().to_vec(),
-            size: 123_456,
-            mode: Some(0o640),
-            mtime: Some((1_700_000_000, 123_456_789)),
-        }
+        crate::format::metadata::tests::sample()
     }
 
     #[test]

@@ -166,10 +166,11 @@ fn os_str_from_bytes(bytes: &[u8]) -> Option<&std::ffi::OsStr> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn sample() -> FileMetadata {
+    /// Metadata with every field set and a non-ASCII path.
+    pub(crate) fn sample() -> FileMetadata {
         FileMetadata {
             path: "docs/résumé final.pdf".as_bytes().to_vec(),
             size: 123_456,

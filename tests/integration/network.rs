@@ -9,15 +9,13 @@ use curve25519_dalek::traits::Identity;
 use rand::rngs::OsRng;
 
 use crate::support::{self, start_fake, wrap_keys, Cluster, Lie, CLIENT};
-use shardlock::client::http::{
-    check_status, install_share_request, AdminClient, HttpError, HttpKeyService, HttpOptions,
-};
+use shardlock::client::http::{check_status, AdminClient, HttpError, HttpKeyService, HttpOptions};
 use shardlock::client::ServerEndpoint;
 use shardlock::encoding::format_fingerprint;
 use shardlock::encoding::hex;
 use shardlock::envelope::keywrap::unwrap_batch;
 use shardlock::protocol::Token;
-use shardlock::protocol::{CreateClientRequest, MAX_BATCH};
+use shardlock::protocol::{CreateClientRequest, InstallShareRequest, MAX_BATCH};
 use shardlock::secret::DataKey;
 use shardlock::threshold::group::{mul_base, random_nonzero_scalar};
 use shardlock::threshold::kem::{
@@ -241,7 +239,10 @@ fn token_for_another_keyset_is_forbidden() {
     let (other, other_shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
     let other_id = hex(other.id());
     admin
-        .install_share(&other_id, &install_share_request(&other, &other_shares[0]))
+        .install_share(
+            &other_id,
+            &InstallShareRequest::new(&other, &other_shares[0]),
+        )
         .unwrap();
     let created = admin
         .create_client(&CreateClientRequest {
@@ -446,7 +447,7 @@ fn admin_endpoints_reject_client_tokens() {
         as_client
             .install_share(
                 &cluster.keyset_id,
-                &install_share_request(&cluster.keyset, &cluster.shares[0]),
+                &InstallShareRequest::new(&cluster.keyset, &cluster.shares[0]),
             )
             .map(drop)
     ));
@@ -500,7 +501,7 @@ fn inconsistent_share_installs_are_rejected() {
     let id = hex(keyset.id());
 
     // Participant 2's share presented as participant 1's.
-    let mut wrong = install_share_request(&keyset, &shares[1]);
+    let mut wrong = InstallShareRequest::new(&keyset, &shares[1]);
     wrong.participant = 1;
     let err = admin.install_share(&id, &wrong).unwrap_err();
     assert!(
@@ -513,7 +514,7 @@ fn inconsistent_share_installs_are_rejected() {
     let err = admin
         .install_share(
             &cluster.keyset_id,
-            &install_share_request(&keyset, &shares[0]),
+            &InstallShareRequest::new(&keyset, &shares[0]),
         )
         .unwrap_err();
     assert!(
@@ -522,7 +523,7 @@ fn inconsistent_share_installs_are_rejected() {
     );
 
     // Public shares not on one polynomial.
-    let mut inconsistent = install_share_request(&keyset, &shares[0]);
+    let mut inconsistent = InstallShareRequest::new(&keyset, &shares[0]);
     inconsistent.public_shares[2].public_share =
         shardlock::protocol::b64_element(&random_element());
     let err = admin.install_share(&id, &inconsistent).unwrap_err();
@@ -536,13 +537,13 @@ fn inconsistent_share_installs_are_rejected() {
     admin
         .install_share(
             &cluster.keyset_id,
-            &install_share_request(&cluster.keyset, &cluster.shares[0]),
+            &InstallShareRequest::new(&cluster.keyset, &cluster.shares[0]),
         )
         .unwrap();
     let err = admin
         .install_share(
             &cluster.keyset_id,
-            &install_share_request(&cluster.keyset, &cluster.shares[1]),
+            &InstallShareRequest::new(&cluster.keyset, &cluster.shares[1]),
         )
         .unwrap_err();
     assert!(

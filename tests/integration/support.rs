@@ -18,7 +18,7 @@ use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
-use shardlock::client::http::{install_share_request, AdminClient, HttpKeyService, HttpOptions};
+use shardlock::client::http::{AdminClient, HttpKeyService, HttpOptions};
 use shardlock::client::ServerEndpoint;
 use shardlock::encoding::b64;
 use shardlock::envelope::keywrap::wrap;
@@ -26,6 +26,7 @@ use shardlock::format::ThresholdStanza;
 use shardlock::protocol::Token;
 use shardlock::protocol::{
     b64_element, unb64_element, CreateClientRequest, EvaluateRequest, EvaluateResponse,
+    InstallShareRequest,
 };
 use shardlock::secret::DataKey;
 use shardlock::server::{self, ServerError, State};
@@ -203,7 +204,7 @@ impl Cluster {
             )
             .expect("admin client");
             admin
-                .install_share(&keyset_id, &install_share_request(&keyset, share))
+                .install_share(&keyset_id, &InstallShareRequest::new(&keyset, share))
                 .expect("install share");
             let created = admin
                 .create_client(&CreateClientRequest {

@@ -3,22 +3,13 @@
 
 use std::path::PathBuf;
 
-use crate::encoding::b64;
-use crate::protocol::{b64_element, InstallShareRequest, PublicShare};
+use crate::protocol::InstallShareRequest;
 use crate::threshold::kem::PublicKeyset;
 use crate::threshold::shamir::SecretShare;
 
-/// The install request that delivers `share` of `keyset`. Built here from
-/// the protocol types rather than borrowed from the client, so the server
-/// (tests included) never depends on `crate::client`.
+/// The install request that delivers `share` of `keyset`.
 pub(crate) fn request_for(keyset: &PublicKeyset, share: &SecretShare) -> InstallShareRequest {
-    InstallShareRequest {
-        participant: share.id(),
-        threshold: keyset.threshold(),
-        group_key: b64_element(keyset.group_key()),
-        public_shares: PublicShare::all_of(keyset),
-        share: b64(share.value().to_bytes().expose()),
-    }
+    InstallShareRequest::new(keyset, share)
 }
 
 /// A freshly initialised state directory (kept alive by the `TempDir`)
