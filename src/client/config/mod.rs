@@ -75,8 +75,16 @@
 //! creating the parent directory with mode 0700. Comments in a hand-edited
 //! file are not preserved.
 
+mod checks;
+mod error;
+mod location;
+mod model;
+
+pub use error::{ConfigError, Position};
+pub use location::{resolve_path, resolve_path_with, Env, ProcessEnv, CONFIG_ENV};
+pub use model::{Config, KeysetEntry, ResolvedKeyset, ServerEntry, TokenSource};
+
 use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::fmt;
 use std::fs;
 use std::io::{self, Read as _};
@@ -95,350 +103,15 @@ use crate::encoding::{hex, parse_hex32};
 use crate::protocol::Token;
 use crate::protocol::{b64_element, unb64_element};
 use crate::threshold::kem::PublicKeyset;
+use checks::{check_env_name, check_name, check_token, check_url, normalise_url};
+use error::in_file;
 
-/// Environment variable naming the configuration file.
-pub const CONFIG_ENV: &str = "SHARDLOCK_CONFIG";
 /// Largest configuration file accepted, in bytes.
 const MAX_CONFIG_LEN: u64 = 1 << 20;
 /// Largest token file accepted, in bytes.
 const MAX_TOKEN_FILE_LEN: u64 = 4096;
-/// Longest keyset name.
-const MAX_NAME_LEN: usize = 64;
-
-/// Read access to environment variables, so callers (and tests) can supply
-/// their own instead of the process environment.
-pub trait Env {
-    /// The value of `name`, or `None` if unset.
-    fn var(&self, name: &str) -> Option<OsString>;
-}
-
-/// The process environment.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ProcessEnv;
-
-impl Env for ProcessEnv {
-    fn var(&self, name: &str) -> Option<OsString> {
-        std::env::var_os(name)
-    }
-}
-
-impl<F: Fn(&str) -> Option<OsString>> Env for F {
-    fn var(&self, name: &str) -> Option<OsString> {
-        self(name)
-    }
-}
-
-/// A 1-based line and column (in characters) in a configuration file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Position {
-    /// Line number, from 1.
-    pub line: usize,
-    /// Column number, from 1, counted in characters.
-    pub column: usize,
-}
-
-/// Everything that can go wrong finding, reading, checking or writing the
-/// configuration. Messages never contain token values.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// No explicit path, no `SHARDLOCK_CONFIG`, no usable `XDG_CONFIG_HOME`,
-    /// no `HOME`.
-    #[error(
-        "cannot locate the configuration file: none of SHARDLOCK_CONFIG, XDG_CONFIG_HOME \
-         or HOME is set; pass --config PATH"
-    )]
-    NoLocation,
-    /// The configuration file does not exist.
-    #[error(
-        "no configuration file at {}; create one with `shardlock keyset create` \
-         (or start a local test cluster with `shardlock dev-cluster`), or point \
-         --config or SHARDLOCK_CONFIG at an existing file",
-        path.display()
-    )]
-    NotFound {
-        /// Where it was looked for.
-        path: PathBuf,
-    },
-    /// An I/O error reading or writing a file.
-    #[error("{}: cannot {action}: {source}", path.display())]
-    Io {
-        /// The file or directory concerned.
-        path: PathBuf,
-        /// What was being done, e.g. "read".
-        action: &'static str,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
-    },
-    /// Something in the configuration is wrong: bad TOML, a bad field, or a
-    /// token that cannot be obtained.
-    #[error("{}", render_invalid(file.as_deref(), position.as_ref(), field, message))]
-    Invalid {
-        /// The configuration file, if the configuration came from one.
-        file: Option<PathBuf>,
-        /// Where in the file, when known.
-        position: Option<Position>,
-        /// Dotted path of the field, e.g. `keysets.main.servers[1].url`
-        /// (empty when the problem is not about one field).
-        field: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The configuration has no keysets at all.
-    #[error(
-        "no keysets configured{}; create one with `shardlock keyset create` \
-         (or `shardlock dev-cluster` for a local test cluster)",
-        in_file(file.as_deref())
-    )]
-    NoKeysets {
-        /// The configuration file, if any.
-        file: Option<PathBuf>,
-    },
-    /// A keyset name that is not configured.
-    #[error(
-        "no keyset named `{name}`{}; available: {}",
-        in_file(file.as_deref()),
-        available.join(", ")
-    )]
-    UnknownKeyset {
-        /// The name asked for.
-        name: String,
-        /// The configured names.
-        available: Vec<String>,
-        /// The configuration file, if any.
-        file: Option<PathBuf>,
-    },
-    /// Several keysets, no name given and no `default_keyset`.
-    #[error(
-        "several keysets are configured ({}) and none is the default: pass --keyset NAME \
-         or set default_keyset",
-        available.join(", ")
-    )]
-    AmbiguousKeyset {
-        /// The configured names.
-        available: Vec<String>,
-    },
-    /// No configured keyset has this id (e.g. a file encrypted elsewhere).
-    #[error(
-        "no configured keyset has id {id}{} (configured: {}); add it with \
-         `shardlock keyset import` or use the configuration it was created with",
-        in_file(file.as_deref()),
-        available.join(", ")
-    )]
-    UnknownKeysetId {
-        /// Hex keyset id asked for.
-        id: String,
-        /// The configured names.
-        available: Vec<String>,
-        /// The configuration file, if any.
-        file: Option<PathBuf>,
-    },
-    /// [`Config::add_keyset`] with a name or id that is already configured.
-    #[error("{0}")]
-    Duplicate(String),
-}
-
-fn in_file(file: Option<&Path>) -> String {
-    file.map(|f| format!(" in {}", f.display()))
-        .unwrap_or_default()
-}
-
-fn render_invalid(
-    file: Option<&Path>,
-    position: Option<&Position>,
-    field: &str,
-    message: &str,
-) -> String {
-    let mut out = String::new();
-    if let Some(file) = file {
-        out.push_str(&file.display().to_string());
-        if let Some(p) = position {
-            out.push_str(&format!(":{}:{}", p.line, p.column));
-        }
-        out.push_str(": ");
-    }
-    if !field.is_empty() {
-        out.push_str(field);
-        out.push_str(": ");
-    }
-    out.push_str(message);
-    out
-}
-
-/// Finds the configuration file: `explicit`, else `$SHARDLOCK_CONFIG`, else
-/// `$XDG_CONFIG_HOME/shardlock/config.toml`, else
-/// `$HOME/.config/shardlock/config.toml`. Does not check that it exists.
-pub fn resolve_path(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
-    resolve_path_with(explicit, &ProcessEnv)
-}
-
-/// [`resolve_path`] with the environment supplied by the caller.
-pub fn resolve_path_with(explicit: Option<&Path>, env: &dyn Env) -> Result<PathBuf, ConfigError> {
-    if let Some(path) = explicit {
-        return Ok(path.to_path_buf());
-    }
-    let var = |name: &str| env.var(name).filter(|v| !v.is_empty());
-    if let Some(path) = var(CONFIG_ENV) {
-        return Ok(PathBuf::from(path));
-    }
-    if let Some(xdg) = var("XDG_CONFIG_HOME").map(PathBuf::from) {
-        // The XDG spec says relative values are invalid and must be ignored.
-        if xdg.is_absolute() {
-            return Ok(xdg.join("shardlock").join("config.toml"));
-        }
-    }
-    if let Some(home) = var("HOME") {
-        return Ok(PathBuf::from(home)
-            .join(".config")
-            .join("shardlock")
-            .join("config.toml"));
-    }
-    Err(ConfigError::NoLocation)
-}
-
-/// Where a server's bearer token comes from.
-#[derive(Debug, Clone, Default)]
-pub enum TokenSource {
-    /// No token: the server can be asked for its status only.
-    #[default]
-    None,
-    /// Stored in the configuration file itself (`token = "slk_..."`).
-    Inline(Token),
-    /// Read from a file (`token_file`); relative paths are relative to the
-    /// configuration file's directory.
-    File(PathBuf),
-    /// Read from an environment variable (`token_env`).
-    Env(String),
-}
-
-/// One key-share server of a keyset, as configured.
-#[derive(Debug, Clone)]
-pub struct ServerEntry {
-    /// Participant id of the server in the keyset.
-    pub participant: u16,
-    /// Base URL, e.g. `https://127.0.0.1:8443`.
-    pub url: String,
-    /// Pinned certificate fingerprint (SHA-256 of the DER certificate).
-    pub fingerprint: Option<[u8; 32]>,
-    /// Where its bearer token comes from.
-    pub token: TokenSource,
-}
-
-/// A configured keyset: its checked public part and its servers, one per
-/// participant, sorted by participant id.
-#[derive(Debug, Clone)]
-pub struct KeysetEntry {
-    public: PublicKeyset,
-    servers: Vec<ServerEntry>,
-}
-
-impl KeysetEntry {
-    /// Builds an entry for `public` (as made by `keyset create` or
-    /// `dev-cluster`). `servers` must name every participant of the keyset
-    /// exactly once, with distinct `http(s)://` URLs.
-    pub fn new(public: PublicKeyset, mut servers: Vec<ServerEntry>) -> Result<Self, ConfigError> {
-        servers.sort_by_key(|s| s.participant);
-        let invalid = |field: String, message: String| ConfigError::Invalid {
-            file: None,
-            position: None,
-            field,
-            message,
-        };
-        let mut seen_urls = BTreeMap::new();
-        for (i, server) in servers.iter().enumerate() {
-            let field = |name: &str| format!("servers[{i}].{name}");
-            if public.public_share(server.participant).is_none() {
-                return Err(invalid(
-                    field("participant"),
-                    format!(
-                        "participant {} is not part of the keyset (participants: {})",
-                        server.participant,
-                        join_ids(&public.participants())
-                    ),
-                ));
-            }
-            if i > 0 && servers[i - 1].participant == server.participant {
-                return Err(invalid(
-                    field("participant"),
-                    format!("participant {} appears twice", server.participant),
-                ));
-            }
-            check_url(&server.url).map_err(|m| invalid(field("url"), m))?;
-            if let Some(prev) = seen_urls.insert(normalise_url(&server.url), i) {
-                return Err(invalid(
-                    field("url"),
-                    format!("same server URL as servers[{prev}]"),
-                ));
-            }
-            match &server.token {
-                TokenSource::Inline(t) => {
-                    check_token(t.expose()).map_err(|m| invalid(field("token"), m))?
-                }
-                TokenSource::Env(name) => {
-                    check_env_name(name).map_err(|m| invalid(field("token_env"), m))?
-                }
-                TokenSource::File(p) if p.as_os_str().is_empty() => {
-                    return Err(invalid(field("token_file"), "empty path".into()))
-                }
-                TokenSource::File(_) | TokenSource::None => {}
-            }
-        }
-        if servers.len() != public.shares().len() {
-            return Err(invalid(
-                "servers".into(),
-                format!(
-                    "the keyset has {} participants ({}) but {} servers are given",
-                    public.shares().len(),
-                    join_ids(&public.participants()),
-                    servers.len()
-                ),
-            ));
-        }
-        Ok(Self { public, servers })
-    }
-
-    /// The keyset's public part.
-    pub fn public(&self) -> &PublicKeyset {
-        &self.public
-    }
-
-    /// The servers, sorted by participant id.
-    pub fn servers(&self) -> &[ServerEntry] {
-        &self.servers
-    }
-}
-
-/// A keyset ready for use: public part plus endpoints with tokens resolved.
-#[derive(Debug, Clone)]
-pub struct ResolvedKeyset {
-    /// The keyset's name in the configuration.
-    pub name: String,
-    /// The checked public keyset.
-    pub public: PublicKeyset,
-    /// One endpoint per server, sorted by participant id.
-    pub endpoints: Vec<ServerEndpoint>,
-}
-
-/// The client configuration.
-#[derive(Debug, Clone, Default)]
-pub struct Config {
-    default_keyset: Option<String>,
-    keysets: BTreeMap<String, KeysetEntry>,
-    /// The file this was loaded from.
-    source: Option<PathBuf>,
-    /// Unix permission bits of that file when it was loaded.
-    source_mode: Option<u32>,
-    /// Field path → position in the source file, for later messages.
-    positions: BTreeMap<String, Position>,
-}
 
 impl Config {
-    /// An empty configuration (no keysets).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// Reads and checks the configuration at `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let io_err = |action, source| ConfigError::Io {
@@ -536,7 +209,7 @@ impl Config {
             let prefix = format!("keysets.{}", path_segment(name));
             check_name(name).map_err(|m| self.invalid(&prefix, m))?;
             let entry = self.absorb_keyset(&prefix, keyset)?;
-            if let Some(other) = ids.insert(*entry.public.id(), name.clone()) {
+            if let Some(other) = ids.insert(*entry.public().id(), name.clone()) {
                 return Err(self.invalid(
                     &format!("{prefix}.id"),
                     format!("same keyset id as keysets.{}", path_segment(&other)),
@@ -666,46 +339,6 @@ impl Config {
         })
     }
 
-    /// An [`ConfigError::Invalid`] for `field`, located in the source file
-    /// if the field was found there.
-    fn invalid(&self, field: &str, message: String) -> ConfigError {
-        ConfigError::Invalid {
-            file: self.source.clone(),
-            position: self.positions.get(field).copied(),
-            field: field.to_string(),
-            message,
-        }
-    }
-
-    fn names_for_message(&self) -> String {
-        let names = self.keyset_names();
-        if names.is_empty() {
-            "none".into()
-        } else {
-            names.join(", ")
-        }
-    }
-
-    /// The file this configuration was loaded from, if any.
-    pub fn path(&self) -> Option<&Path> {
-        self.source.as_deref()
-    }
-
-    /// Configured keyset names, sorted.
-    pub fn keyset_names(&self) -> Vec<&str> {
-        self.keysets.keys().map(String::as_str).collect()
-    }
-
-    /// The configured entry for `name`.
-    pub fn entry(&self, name: &str) -> Option<&KeysetEntry> {
-        self.keysets.get(name)
-    }
-
-    /// The explicit `default_keyset`, if set.
-    pub fn default_keyset(&self) -> Option<&str> {
-        self.default_keyset.as_deref()
-    }
-
     /// Sets or clears `default_keyset`; the name must be configured.
     pub fn set_default_keyset(&mut self, name: Option<&str>) -> Result<(), ConfigError> {
         if let Some(name) = name {
@@ -715,14 +348,6 @@ impl Config {
         }
         self.default_keyset = name.map(str::to_string);
         Ok(())
-    }
-
-    fn unknown(&self, name: &str) -> ConfigError {
-        ConfigError::UnknownKeyset {
-            name: name.to_string(),
-            available: self.keysets.keys().cloned().collect(),
-            file: self.source.clone(),
-        }
     }
 
     /// The name `keyset(name)` would use: `name`, else `default_keyset`,
@@ -776,14 +401,14 @@ impl Config {
         let name = self
             .keysets
             .iter()
-            .find(|(_, entry)| entry.public.id() == id)
+            .find(|(_, entry)| entry.public().id() == id)
             .map(|(name, _)| name.as_str())
             .ok_or_else(|| ConfigError::UnknownKeysetId {
                 id: hex(id),
                 available: self
                     .keysets
                     .iter()
-                    .map(|(n, e)| format!("{n} = {}", hex(e.public.id())))
+                    .map(|(n, e)| format!("{n} = {}", hex(e.public().id())))
                     .collect(),
                 file: self.source.clone(),
             })?;
@@ -793,8 +418,8 @@ impl Config {
     fn resolve(&self, name: &str, env: &dyn Env) -> Result<ResolvedKeyset, ConfigError> {
         let entry = self.keysets.get(name).ok_or_else(|| self.unknown(name))?;
         let prefix = format!("keysets.{}", path_segment(name));
-        let mut endpoints = Vec::with_capacity(entry.servers.len());
-        for (i, server) in entry.servers.iter().enumerate() {
+        let mut endpoints = Vec::with_capacity(entry.servers().len());
+        for (i, server) in entry.servers().iter().enumerate() {
             let field = |f: &str| format!("{prefix}.servers[{i}].{f}");
             let token = match &server.token {
                 TokenSource::None => None,
@@ -849,7 +474,7 @@ impl Config {
         }
         Ok(ResolvedKeyset {
             name: name.to_string(),
-            public: entry.public.clone(),
+            public: entry.public().clone(),
             endpoints,
         })
     }
@@ -903,11 +528,11 @@ impl Config {
         if let Some((other, _)) = self
             .keysets
             .iter()
-            .find(|(n, e)| n.as_str() != name && e.public.id() == entry.public.id())
+            .find(|(n, e)| n.as_str() != name && e.public().id() == entry.public().id())
         {
             return Err(ConfigError::Duplicate(format!(
                 "keyset `{other}` already has id {}",
-                hex(entry.public.id())
+                hex(entry.public().id())
             )));
         }
         if self.default_keyset.is_none()
@@ -1021,64 +646,6 @@ fn read_token_file(path: &Path) -> Result<Token, String> {
     Ok(Token::new(token.to_string()))
 }
 
-/// A token must be non-empty, one line, without spaces (it goes into an
-/// HTTP header).
-fn check_token(token: &str) -> Result<(), String> {
-    if token.is_empty() {
-        return Err("token is empty".into());
-    }
-    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("token contains whitespace or control characters".into());
-    }
-    Ok(())
-}
-
-fn check_env_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.contains('=') || name.contains('\0') {
-        return Err("expected the name of an environment variable".into());
-    }
-    Ok(())
-}
-
-fn check_name(name: &str) -> Result<(), String> {
-    if name.is_empty()
-        || name.len() > MAX_NAME_LEN
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(format!(
-            "invalid keyset name {name:?}: use 1 to {MAX_NAME_LEN} characters from A-Z a-z 0-9 _ -"
-        ));
-    }
-    Ok(())
-}
-
-fn check_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.starts_with('/') => {}
-        _ => return Err(format!("expected an https:// URL, got {url:?}")),
-    }
-    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("URL contains whitespace".into());
-    }
-    Ok(())
-}
-
-fn normalise_url(url: &str) -> String {
-    url.trim_end_matches('/').to_ascii_lowercase()
-}
-
-fn join_ids(ids: &[u16]) -> String {
-    ids.iter()
-        .map(u16::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Takes the token source out of a raw server table, refusing more than one.
 fn take_token_source(server: &mut FileServer) -> Result<TokenSource, (&'static str, String)> {
     let set: Vec<&'static str> = [
@@ -1166,11 +733,11 @@ impl Drop for FileServer {
 impl FileKeyset {
     fn from_entry(entry: &KeysetEntry) -> Result<Self, ConfigError> {
         let servers = entry
-            .servers
+            .servers()
             .iter()
             .map(|s| {
                 let public_share = entry
-                    .public
+                    .public()
                     .public_share(s.participant)
                     .map(b64_element)
                     .unwrap_or_default();
@@ -1210,9 +777,9 @@ impl FileKeyset {
             })
             .collect::<Result<_, ConfigError>>()?;
         Ok(Self {
-            id: hex(entry.public.id()),
-            threshold: entry.public.threshold(),
-            group_key: b64_element(entry.public.group_key()),
+            id: hex(entry.public().id()),
+            threshold: entry.public().threshold(),
+            group_key: b64_element(entry.public().group_key()),
             servers,
         })
     }

@@ -1,11 +1,17 @@
 //! Unit tests of the configuration: location, loading and resolving,
 //! located error messages, several keysets, building and writing.
 
-use super::*;
-use crate::encoding::b64;
-use crate::threshold::kem::deal;
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+
+use super::{resolve_path_with, Config, ConfigError, KeysetEntry, ServerEntry, TokenSource};
+use crate::encoding::{b64, hex};
+use crate::protocol::{b64_element, Token};
+use crate::threshold::kem::{deal, PublicKeyset};
 
 fn public(seed: u64) -> PublicKeyset {
     deal(2, &[1, 2, 3], &mut StdRng::seed_from_u64(seed))

@@ -1,0 +1,63 @@
+//! Checks on single values (keyset names, URLs, tokens, environment
+//! variable names), shared by loading a file and building entries in code.
+
+/// Longest keyset name.
+const MAX_NAME_LEN: usize = 64;
+
+/// A token must be non-empty, one line, without spaces (it goes into an
+/// HTTP header).
+pub(super) fn check_token(token: &str) -> Result<(), String> {
+    if token.is_empty() {
+        return Err("token is empty".into());
+    }
+    if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("token contains whitespace or control characters".into());
+    }
+    Ok(())
+}
+
+pub(super) fn check_env_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.contains('=') || name.contains('\0') {
+        return Err("expected the name of an environment variable".into());
+    }
+    Ok(())
+}
+
+pub(super) fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || name.len() > MAX_NAME_LEN
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(format!(
+            "invalid keyset name {name:?}: use 1 to {MAX_NAME_LEN} characters from A-Z a-z 0-9 _ -"
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn check_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.starts_with('/') => {}
+        _ => return Err(format!("expected an https:// URL, got {url:?}")),
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("URL contains whitespace".into());
+    }
+    Ok(())
+}
+
+pub(super) fn normalise_url(url: &str) -> String {
+    url.trim_end_matches('/').to_ascii_lowercase()
+}
+
+pub(super) fn join_ids(ids: &[u16]) -> String {
+    ids.iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
