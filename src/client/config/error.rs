@@ -141,3 +141,21 @@ fn render_invalid(
     out.push_str(message);
     out
 }
+
+/// Renders one key as a path segment, quoting keys that are not bare.
+pub(super) fn path_segment(key: &str) -> String {
+    if !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    }
+}
+
+/// The field path of keyset `name`, e.g. `keysets.main`.
+pub(super) fn keyset_field(name: &str) -> String {
+    format!("keysets.{}", path_segment(name))
+}

@@ -76,9 +76,13 @@
 //! file are not preserved.
 
 mod checks;
+mod edit;
 mod error;
 mod location;
 mod model;
+mod resolve;
+mod save;
+mod tokens;
 
 pub use error::{ConfigError, Position};
 pub use location::{resolve_path, resolve_path_with, Env, ProcessEnv, CONFIG_ENV};
@@ -97,19 +101,17 @@ use toml::Spanned;
 use zeroize::{Zeroize as _, Zeroizing};
 
 use super::ServerEndpoint;
-use crate::durable::{self, Replace};
+use crate::durable;
 use crate::encoding::parse_fingerprint;
 use crate::encoding::{hex, parse_hex32};
 use crate::protocol::Token;
 use crate::protocol::{b64_element, unb64_element};
 use crate::threshold::kem::PublicKeyset;
 use checks::{check_env_name, check_name, check_token, check_url, normalise_url};
-use error::in_file;
+use error::{keyset_field, path_segment};
 
 /// Largest configuration file accepted, in bytes.
 const MAX_CONFIG_LEN: u64 = 1 << 20;
-/// Largest token file accepted, in bytes.
-const MAX_TOKEN_FILE_LEN: u64 = 4096;
 
 impl Config {
     /// Reads and checks the configuration at `path`.
@@ -206,13 +208,13 @@ impl Config {
     fn absorb(&mut self, mut raw: FileConfig) -> Result<(), ConfigError> {
         let mut ids: BTreeMap<[u8; 32], String> = BTreeMap::new();
         for (name, keyset) in &mut raw.keysets {
-            let prefix = format!("keysets.{}", path_segment(name));
+            let prefix = keyset_field(name);
             check_name(name).map_err(|m| self.invalid(&prefix, m))?;
             let entry = self.absorb_keyset(&prefix, keyset)?;
             if let Some(other) = ids.insert(*entry.public().id(), name.clone()) {
                 return Err(self.invalid(
                     &format!("{prefix}.id"),
-                    format!("same keyset id as keysets.{}", path_segment(&other)),
+                    format!("same keyset id as {}", keyset_field(&other)),
                 ));
             }
             self.keysets.insert(name.clone(), entry);
@@ -338,312 +340,6 @@ impl Config {
             other => other,
         })
     }
-
-    /// Sets or clears `default_keyset`; the name must be configured.
-    pub fn set_default_keyset(&mut self, name: Option<&str>) -> Result<(), ConfigError> {
-        if let Some(name) = name {
-            if !self.keysets.contains_key(name) {
-                return Err(self.unknown(name));
-            }
-        }
-        self.default_keyset = name.map(str::to_string);
-        Ok(())
-    }
-
-    /// The name `keyset(name)` would use: `name`, else `default_keyset`,
-    /// else the only keyset.
-    pub fn select(&self, name: Option<&str>) -> Result<&str, ConfigError> {
-        if let Some(name) = name.or(self.default_keyset.as_deref()) {
-            return match self.keysets.get_key_value(name) {
-                Some((k, _)) => Ok(k),
-                None => Err(self.unknown(name)),
-            };
-        }
-        let mut names = self.keysets.keys();
-        match (names.next(), names.next()) {
-            (None, _) => Err(ConfigError::NoKeysets {
-                file: self.source.clone(),
-            }),
-            (Some(only), None) => Ok(only),
-            _ => Err(ConfigError::AmbiguousKeyset {
-                available: self.keysets.keys().cloned().collect(),
-            }),
-        }
-    }
-
-    /// The keyset called `name`, or the default one, with tokens resolved
-    /// from the process environment and token files.
-    pub fn keyset(&self, name: Option<&str>) -> Result<ResolvedKeyset, ConfigError> {
-        self.keyset_with_env(name, &ProcessEnv)
-    }
-
-    /// [`Config::keyset`] with the environment supplied by the caller.
-    pub fn keyset_with_env(
-        &self,
-        name: Option<&str>,
-        env: &dyn Env,
-    ) -> Result<ResolvedKeyset, ConfigError> {
-        let name = self.select(name)?;
-        self.resolve(name, env)
-    }
-
-    /// The keyset whose id is `id` (as named by an encrypted file's header).
-    pub fn keyset_by_id(&self, id: &[u8; 32]) -> Result<ResolvedKeyset, ConfigError> {
-        self.keyset_by_id_with_env(id, &ProcessEnv)
-    }
-
-    /// [`Config::keyset_by_id`] with the environment supplied by the caller.
-    pub fn keyset_by_id_with_env(
-        &self,
-        id: &[u8; 32],
-        env: &dyn Env,
-    ) -> Result<ResolvedKeyset, ConfigError> {
-        let name = self
-            .keysets
-            .iter()
-            .find(|(_, entry)| entry.public().id() == id)
-            .map(|(name, _)| name.as_str())
-            .ok_or_else(|| ConfigError::UnknownKeysetId {
-                id: hex(id),
-                available: self
-                    .keysets
-                    .iter()
-                    .map(|(n, e)| format!("{n} = {}", hex(e.public().id())))
-                    .collect(),
-                file: self.source.clone(),
-            })?;
-        self.resolve(name, env)
-    }
-
-    fn resolve(&self, name: &str, env: &dyn Env) -> Result<ResolvedKeyset, ConfigError> {
-        let entry = self.keysets.get(name).ok_or_else(|| self.unknown(name))?;
-        let prefix = format!("keysets.{}", path_segment(name));
-        let mut endpoints = Vec::with_capacity(entry.servers().len());
-        for (i, server) in entry.servers().iter().enumerate() {
-            let field = |f: &str| format!("{prefix}.servers[{i}].{f}");
-            let token = match &server.token {
-                TokenSource::None => None,
-                TokenSource::Inline(token) => {
-                    if let Some(mode) = self.source_mode.filter(|m| m & 0o077 != 0) {
-                        let file = self.source.as_deref().unwrap_or(Path::new("config"));
-                        return Err(self.invalid(
-                            &field("token"),
-                            format!(
-                                "the configuration file holds a token but is readable by group \
-                                 or others (mode {:04o}); run `chmod 600 {}`",
-                                mode & 0o7777,
-                                file.display()
-                            ),
-                        ));
-                    }
-                    Some(token.clone())
-                }
-                TokenSource::File(path) => Some(
-                    read_token_file(&self.token_path(path))
-                        .map_err(|m| self.invalid(&field("token_file"), m))?,
-                ),
-                TokenSource::Env(var) => {
-                    let value = env.var(var).ok_or_else(|| {
-                        self.invalid(
-                            &field("token_env"),
-                            format!("environment variable {var} is not set"),
-                        )
-                    })?;
-                    let value = Zeroizing::new(value.into_string().map_err(|_| {
-                        self.invalid(
-                            &field("token_env"),
-                            format!("environment variable {var} is not valid UTF-8"),
-                        )
-                    })?);
-                    let trimmed = value.trim();
-                    check_token(trimmed).map_err(|m| {
-                        self.invalid(
-                            &field("token_env"),
-                            format!("environment variable {var}: {m}"),
-                        )
-                    })?;
-                    Some(Token::new(trimmed.to_string()))
-                }
-            };
-            endpoints.push(ServerEndpoint {
-                participant: server.participant,
-                url: server.url.clone(),
-                fingerprint: server.fingerprint,
-                token,
-            });
-        }
-        Ok(ResolvedKeyset {
-            name: name.to_string(),
-            public: entry.public().clone(),
-            endpoints,
-        })
-    }
-
-    /// `path` made absolute against the configuration file's directory
-    /// (left as is when the configuration was not loaded from a file).
-    fn token_path(&self, path: &Path) -> PathBuf {
-        match self.source.as_deref().and_then(Path::parent) {
-            Some(dir) if path.is_relative() => dir.join(path),
-            _ => path.to_path_buf(),
-        }
-    }
-
-    /// Adds a keyset. Refuses a name or keyset id that is already
-    /// configured (use [`Config::replace_keyset`] to replace on purpose).
-    /// Adding a second keyset when the first was the implicit default makes
-    /// that first one the explicit `default_keyset`, so existing commands
-    /// keep working.
-    pub fn add_keyset(&mut self, name: &str, entry: KeysetEntry) -> Result<(), ConfigError> {
-        if self.keysets.contains_key(name) {
-            return Err(ConfigError::Duplicate(format!(
-                "a keyset named `{name}` already exists{}; choose another name or replace it \
-                 explicitly",
-                in_file(self.source.as_deref())
-            )));
-        }
-        self.insert_keyset(name, entry)?;
-        Ok(())
-    }
-
-    /// Adds or replaces the keyset `name`; returns the entry it replaced.
-    pub fn replace_keyset(
-        &mut self,
-        name: &str,
-        entry: KeysetEntry,
-    ) -> Result<Option<KeysetEntry>, ConfigError> {
-        self.insert_keyset(name, entry)
-    }
-
-    fn insert_keyset(
-        &mut self,
-        name: &str,
-        entry: KeysetEntry,
-    ) -> Result<Option<KeysetEntry>, ConfigError> {
-        check_name(name).map_err(|message| ConfigError::Invalid {
-            file: None,
-            position: None,
-            field: "keyset name".into(),
-            message,
-        })?;
-        if let Some((other, _)) = self
-            .keysets
-            .iter()
-            .find(|(n, e)| n.as_str() != name && e.public().id() == entry.public().id())
-        {
-            return Err(ConfigError::Duplicate(format!(
-                "keyset `{other}` already has id {}",
-                hex(entry.public().id())
-            )));
-        }
-        if self.default_keyset.is_none()
-            && self.keysets.len() == 1
-            && !self.keysets.contains_key(name)
-        {
-            self.default_keyset = self.keysets.keys().next().cloned();
-        }
-        // Positions recorded for a replaced entry no longer apply.
-        let prefix = format!("keysets.{}", path_segment(name));
-        self.positions
-            .retain(|k, _| k != &prefix && !k.starts_with(&format!("{prefix}.")));
-        Ok(self.keysets.insert(name.to_string(), entry))
-    }
-
-    /// Removes the keyset `name` (clearing `default_keyset` if it named it).
-    pub fn remove_keyset(&mut self, name: &str) -> Result<KeysetEntry, ConfigError> {
-        let entry = self
-            .keysets
-            .remove(name)
-            .ok_or_else(|| self.unknown(name))?;
-        if self.default_keyset.as_deref() == Some(name) {
-            self.default_keyset = None;
-        }
-        Ok(entry)
-    }
-
-    /// The configuration as TOML text (may contain inline tokens).
-    pub fn to_toml(&self) -> Result<Zeroizing<String>, ConfigError> {
-        let file = FileConfig {
-            default_keyset: self.default_keyset.clone(),
-            keysets: self
-                .keysets
-                .iter()
-                .map(|(name, entry)| Ok((name.clone(), FileKeyset::from_entry(entry)?)))
-                .collect::<Result<_, ConfigError>>()?,
-        };
-        let body = Zeroizing::new(toml::to_string(&file).map_err(|e| ConfigError::Invalid {
-            file: None,
-            position: None,
-            field: String::new(),
-            message: format!("cannot serialise the configuration: {e}"),
-        })?);
-        let mut out = Zeroizing::new(String::with_capacity(body.len() + 128));
-        out.push_str(
-            "# shardlock client configuration. Written by shardlock; may hold bearer tokens,\n\
-             # keep it private (mode 0600).\n\n",
-        );
-        out.push_str(&body);
-        Ok(out)
-    }
-
-    /// Writes the configuration to `path` atomically with mode 0600,
-    /// creating the parent directory (mode 0700) if needed.
-    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
-        let text = self.to_toml()?;
-        write_atomic(path, text.as_bytes())
-    }
-}
-
-/// Writes `bytes` to `path` durably with mode 0600 (see
-/// [`crate::durable`]), creating the parent directory (mode 0700) first.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    durable::create_private_dir(&dir).map_err(|source| ConfigError::Io {
-        path: dir,
-        action: "create directory",
-        source,
-    })?;
-    durable::write_file(path, bytes, Replace::Allow).map_err(|source| ConfigError::Io {
-        path: path.to_path_buf(),
-        action: "write",
-        source,
-    })
-}
-
-/// Reads a token file: private (on unix), small, one token, trailing
-/// whitespace trimmed.
-fn read_token_file(path: &Path) -> Result<Token, String> {
-    let shown = path.display();
-    let mut file = fs::File::open(path).map_err(|e| format!("cannot open {shown}: {e}"))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!("{shown} is not a regular file"));
-    }
-    if let Some(mode) = durable::mode_of(&meta).filter(|m| m & 0o077 != 0) {
-        return Err(format!(
-            "token file {shown} is readable by group or others (mode {:04o}); run `chmod 600 {shown}`",
-            mode & 0o7777
-        ));
-    }
-    let mut bytes = Zeroizing::new(Vec::new());
-    (&mut file)
-        .take(MAX_TOKEN_FILE_LEN + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    if bytes.len() as u64 > MAX_TOKEN_FILE_LEN {
-        return Err(format!(
-            "token file {shown} is larger than {MAX_TOKEN_FILE_LEN} bytes"
-        ));
-    }
-    let text =
-        std::str::from_utf8(&bytes).map_err(|_| format!("token file {shown} is not UTF-8 text"))?;
-    let token = text.trim_end();
-    check_token(token).map_err(|m| format!("token file {shown}: {m}"))?;
-    Ok(Token::new(token.to_string()))
 }
 
 /// Takes the token source out of a raw server table, refusing more than one.
@@ -796,19 +492,6 @@ fn position_of(text: &str, offset: usize) -> Position {
     Position {
         line: before.matches('\n').count() + 1,
         column: before[line_start..].chars().count() + 1,
-    }
-}
-
-/// Renders one key as a path segment, quoting keys that are not bare.
-fn path_segment(key: &str) -> String {
-    if !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        key.to_string()
-    } else {
-        format!("{key:?}")
     }
 }
 
