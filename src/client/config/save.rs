@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use super::{Config, ConfigError, FileConfig, FileKeyset};
+use super::schema::{FileConfig, FileKeyset};
+use super::{Config, ConfigError};
 use crate::durable::{self, Replace};
 
 impl Config {
