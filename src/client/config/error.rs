@@ -1,5 +1,6 @@
-//! What can go wrong with the configuration ([`ConfigError`]) and how an
-//! invalid field is shown: `FILE:LINE:COLUMN: FIELD: message`.
+//! What can go wrong with the configuration ([`ConfigError`]), how an
+//! invalid field is shown (`FILE:LINE:COLUMN: FIELD: message`) and how
+//! fields are named in those messages (`keysets.main.servers[1].url`).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,21 @@ pub struct Position {
     pub line: usize,
     /// Column number, from 1, counted in characters.
     pub column: usize,
+}
+
+impl Position {
+    /// Where byte `offset` of `text` is. toml gives spans as byte ranges;
+    /// messages show lines and columns, counted in characters as an editor
+    /// does.
+    pub(super) fn at(text: &str, offset: usize) -> Self {
+        let offset = offset.min(text.len());
+        let before = text.get(..offset).unwrap_or(text);
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Position {
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+        }
+    }
 }
 
 /// Everything that can go wrong finding, reading, checking or writing the
@@ -142,7 +158,8 @@ fn render_invalid(
     out
 }
 
-/// Renders one key as a path segment, quoting keys that are not bare.
+/// Renders one key as a path segment, quoting keys that are not bare (so
+/// `keysets."ma in"` is not read as two segments).
 pub(super) fn path_segment(key: &str) -> String {
     if !key.is_empty()
         && key

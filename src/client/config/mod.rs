@@ -61,8 +61,8 @@
 //! # Errors
 //!
 //! Every problem in a file is reported as `FILE:LINE:COLUMN: FIELD: what is
-//! wrong`, e.g.
-//! `config.toml:7:1: keysets.main.servers[1].fingerprint: expected "sha256:" followed by 64 hex digits`.
+//! wrong`, pointing at the offending value (a keyset at its name), e.g.
+//! `config.toml:7:15: keysets.main.servers[1].fingerprint: expected "sha256:" followed by 64 hex digits`.
 //! Semantic checks (element encodings, duplicate participants or URLs,
 //! threshold, keyset id, token sources, `default_keyset`) run at load time;
 //! tokens are read from files and the environment only when a keyset is
@@ -75,12 +75,13 @@
 //! creating the parent directory with mode 0700. Comments in a hand-edited
 //! file are not preserved.
 
+mod absorb;
 mod checks;
+mod deserialize;
 mod edit;
 mod error;
 mod load;
 mod location;
-mod locator;
 mod model;
 mod resolve;
 mod save;

@@ -5,21 +5,14 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use super::schema::{FileConfig, FileKeyset};
+use super::schema::WrittenConfig;
 use super::{Config, ConfigError};
 use crate::durable::{self, Replace};
 
 impl Config {
     /// The configuration as TOML text (may contain inline tokens).
     pub fn to_toml(&self) -> Result<Zeroizing<String>, ConfigError> {
-        let file = FileConfig {
-            default_keyset: self.default_keyset.clone(),
-            keysets: self
-                .keysets
-                .iter()
-                .map(|(name, entry)| Ok((name.clone(), FileKeyset::from_entry(entry)?)))
-                .collect::<Result<_, ConfigError>>()?,
-        };
+        let file = WrittenConfig::of(self)?;
         let body = Zeroizing::new(toml::to_string(&file).map_err(|e| ConfigError::Invalid {
             file: None,
             position: None,
