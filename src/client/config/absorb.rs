@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use curve25519_dalek::ristretto::RistrettoPoint;
 use zeroize::Zeroize as _;
 
 use super::checks::{check_env_name, check_name, check_token, check_url, normalise_url};
@@ -48,95 +49,86 @@ impl Config {
         Ok(())
     }
 
+    /// One keyset: its servers, then the threshold against how many there
+    /// are, then its public part (from the servers' shares) against the id
+    /// recorded in the file. Each step needs the one before.
     fn absorb_keyset(
         &self,
         prefix: &str,
         raw: &mut FileKeyset,
     ) -> Result<KeysetEntry, ConfigError> {
-        let err =
-            |field: &str, message: String| self.invalid(&format!("{prefix}.{field}"), message);
         if raw.servers.is_empty() {
             return Err(self.invalid(
                 prefix,
                 "no servers: add one [[...servers]] table per key-share server".into(),
             ));
         }
-        let mut servers = Vec::with_capacity(raw.servers.len());
-        let mut shares = Vec::with_capacity(raw.servers.len());
-        let mut participants = BTreeMap::new();
-        let mut urls = BTreeMap::new();
-        for (i, server) in raw.servers.iter_mut().enumerate() {
-            let sp = format!("servers[{i}]");
-            let url = server.url.get_ref().clone();
-            let participant = *server.participant.get_ref();
-            check_url(&url).map_err(|m| err(&format!("{sp}.url"), m))?;
-            if let Some(prev) = urls.insert(normalise_url(&url), i) {
-                return Err(err(
-                    &format!("{sp}.url"),
-                    format!("same server URL as servers[{prev}]"),
-                ));
-            }
-            if participant == 0 {
-                return Err(err(
-                    &format!("{sp}.participant"),
-                    "participant ids start at 1".into(),
-                ));
-            }
-            if let Some(prev) = participants.insert(participant, i) {
-                return Err(err(
-                    &format!("{sp}.participant"),
-                    format!("participant {participant} is already used by servers[{prev}]"),
-                ));
-            }
-            let share = unb64_element(server.public_share.get_ref()).ok_or_else(|| {
-                err(
-                    &format!("{sp}.public_share"),
-                    "expected a base64url (unpadded) canonical ristretto255 element".into(),
-                )
-            })?;
-            shares.push((participant, share));
-            let fingerprint = match &server.fingerprint {
-                None => None,
-                Some(text) => Some(parse_fingerprint(text.get_ref()).ok_or_else(|| {
-                    err(
-                        &format!("{sp}.fingerprint"),
-                        "expected \"sha256:\" followed by 64 hex digits".into(),
-                    )
-                })?),
-            };
-            let token = take_token_source(server).map_err(|(f, m)| err(&format!("{sp}.{f}"), m))?;
-            servers.push(ServerEntry {
-                participant,
-                url,
-                fingerprint,
-                token,
-            });
-        }
+        let (servers, shares) = self.absorb_servers(prefix, &mut raw.servers)?;
         let threshold = *raw.threshold.get_ref();
         if threshold == 0 || usize::from(threshold) > servers.len() {
-            return Err(err(
-                "threshold",
+            return Err(self.invalid(
+                &format!("{prefix}.threshold"),
                 format!(
-                    "threshold {} is invalid with {} servers (need 1 <= threshold <= servers)",
-                    threshold,
+                    "threshold {threshold} is invalid with {} servers (need 1 <= threshold \
+                     <= servers)",
                     servers.len()
                 ),
             ));
         }
-        let group_key = unb64_element(raw.group_key.get_ref()).ok_or_else(|| {
-            err(
-                "group_key",
-                "expected a base64url (unpadded) canonical ristretto255 element".into(),
-            )
-        })?;
+        let public = self.public_keyset(prefix, raw, shares)?;
+        // KeysetEntry::new repeats checks made above, for entries built in
+        // code; should one fail here, its field is relative to the keyset.
+        KeysetEntry::new(public, servers).map_err(|e| match e {
+            ConfigError::Invalid { field, message, .. } => {
+                self.invalid(&format!("{prefix}.{field}"), message)
+            }
+            other => other,
+        })
+    }
+
+    /// The keyset's servers in file order, each with the public share it
+    /// holds.
+    fn absorb_servers(
+        &self,
+        prefix: &str,
+        raw: &mut [FileServer],
+    ) -> Result<(Vec<ServerEntry>, Vec<Share>), ConfigError> {
+        let mut seen = Seen::default();
+        let mut servers = Vec::with_capacity(raw.len());
+        let mut shares = Vec::with_capacity(raw.len());
+        for (i, server) in raw.iter_mut().enumerate() {
+            let (entry, share) =
+                absorb_server(i, server, &mut seen).map_err(|(field, message)| {
+                    self.invalid(&format!("{prefix}.servers[{i}].{field}"), message)
+                })?;
+            shares.push((entry.participant, share));
+            servers.push(entry);
+        }
+        Ok((servers, shares))
+    }
+
+    /// The public keyset made from the threshold, group key and servers'
+    /// shares. Its id must equal the one in the file, so an entry edited
+    /// by hand (or corrupted) is refused rather than used.
+    fn public_keyset(
+        &self,
+        prefix: &str,
+        raw: &FileKeyset,
+        shares: Vec<Share>,
+    ) -> Result<PublicKeyset, ConfigError> {
+        let err =
+            |field: &str, message: String| self.invalid(&format!("{prefix}.{field}"), message);
+        let group_key = unb64_element(raw.group_key.get_ref())
+            .ok_or_else(|| err("group_key", NOT_AN_ELEMENT.into()))?;
         let id = parse_hex32(raw.id.get_ref().trim())
             .ok_or_else(|| err("id", "expected 64 hex digits (the keyset id)".into()))?;
-        let public = PublicKeyset::new(threshold, group_key, shares).map_err(|e| {
-            self.invalid(
-                prefix,
-                format!("the servers' public shares do not match group_key and threshold: {e}"),
-            )
-        })?;
+        let public =
+            PublicKeyset::new(*raw.threshold.get_ref(), group_key, shares).map_err(|e| {
+                self.invalid(
+                    prefix,
+                    format!("the servers' public shares do not match group_key and threshold: {e}"),
+                )
+            })?;
         if public.id() != &id {
             return Err(err(
                 "id",
@@ -147,12 +139,78 @@ impl Config {
                 ),
             ));
         }
-        KeysetEntry::new(public, servers).map_err(|e| match e {
-            ConfigError::Invalid { field, message, .. } => {
-                self.invalid(&format!("{prefix}.{field}"), message)
-            }
-            other => other,
-        })
+        Ok(public)
+    }
+}
+
+/// A server's participant id and public share, as [`PublicKeyset::new`]
+/// takes them.
+type Share = (u16, RistrettoPoint);
+
+/// What a bad `group_key` or `public_share` is told.
+const NOT_AN_ELEMENT: &str = "expected a base64url (unpadded) canonical ristretto255 element";
+
+/// One server table, on its own and against the servers before it (`seen`).
+/// Errors name the field within the table.
+fn absorb_server(
+    i: usize,
+    raw: &mut FileServer,
+    seen: &mut Seen,
+) -> Result<(ServerEntry, RistrettoPoint), (&'static str, String)> {
+    let url = raw.url.get_ref().clone();
+    check_url(&url).map_err(|m| ("url", m))?;
+    seen.url(i, &url)?;
+    let participant = *raw.participant.get_ref();
+    if participant == 0 {
+        return Err(("participant", "participant ids start at 1".into()));
+    }
+    seen.participant(i, participant)?;
+    let share = unb64_element(raw.public_share.get_ref())
+        .ok_or_else(|| ("public_share", NOT_AN_ELEMENT.into()))?;
+    let fingerprint = match &raw.fingerprint {
+        None => None,
+        Some(text) => Some(parse_fingerprint(text.get_ref()).ok_or_else(|| {
+            (
+                "fingerprint",
+                "expected \"sha256:\" followed by 64 hex digits".into(),
+            )
+        })?),
+    };
+    let token = take_token_source(raw)?;
+    let entry = ServerEntry {
+        participant,
+        url,
+        fingerprint,
+        token,
+    };
+    Ok((entry, share))
+}
+
+/// The URLs and participant ids of a keyset's servers so far, each with the
+/// index of the server that has it, so a repeat can name the first.
+#[derive(Default)]
+struct Seen {
+    urls: BTreeMap<String, usize>,
+    participants: BTreeMap<u16, usize>,
+}
+
+impl Seen {
+    fn url(&mut self, i: usize, url: &str) -> Result<(), (&'static str, String)> {
+        // Case and a trailing slash do not make another server.
+        match self.urls.insert(normalise_url(url), i) {
+            Some(prev) => Err(("url", format!("same server URL as servers[{prev}]"))),
+            None => Ok(()),
+        }
+    }
+
+    fn participant(&mut self, i: usize, participant: u16) -> Result<(), (&'static str, String)> {
+        match self.participants.insert(participant, i) {
+            Some(prev) => Err((
+                "participant",
+                format!("participant {participant} is already used by servers[{prev}]"),
+            )),
+            None => Ok(()),
+        }
     }
 }
 
