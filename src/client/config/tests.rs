@@ -495,6 +495,67 @@ fn garbage_bytes_give_a_clear_error() {
     ));
 }
 
+#[test]
+fn checks_after_parsing_point_at_the_offending_value() {
+    let ks = public(1);
+    let text = with_line(&sample(&ks), 18, r#"fingerprint = "sha256:1234""#);
+    let msg = parse_err(&text);
+    // Column 15 is where the value starts, after `fingerprint = `.
+    assert!(
+        msg.starts_with("dir/config.toml:18:15: keysets.main.servers[1].fingerprint: "),
+        "{msg}"
+    );
+}
+
+#[test]
+fn serde_errors_inside_a_quoted_keyset_name_keep_the_quotes_in_the_path() {
+    let ks = public(1);
+    let text = with_line(
+        &sample(&ks).replace("keysets.main", "keysets.\"ma in\""),
+        1,
+        "",
+    );
+    let text = with_line(&text, 16, "participant = true");
+    assert_err(
+        &text,
+        16,
+        "keysets.\"ma in\".servers[1].participant",
+        "invalid type",
+    );
+    let text = with_line(&text, 16, "partic = 2");
+    assert_err(
+        &text,
+        16,
+        "keysets.\"ma in\".servers[1].partic",
+        "unknown field",
+    );
+}
+
+#[test]
+fn an_empty_server_table_is_named_by_its_index() {
+    let ks = public(1);
+    let text = format!("{}\n[[keysets.main.servers]]\n", sample(&ks));
+    assert_err(&text, 27, "keysets.main.servers[3]", "missing field `url`");
+}
+
+#[test]
+fn keysets_written_with_dotted_keys_load_and_are_located() {
+    // No [keysets.main] header: the keyset table has no span of its own,
+    // only its keys do.
+    let ks = public(1);
+    let dotted = with_line(&sample(&ks), 1, "")
+        .replace("[keysets.main]\n", "")
+        .replace("id = \"", "keysets.main.id = \"")
+        .replace("threshold = 2", "keysets.main.threshold = 2")
+        .replace("group_key = ", "keysets.main.group_key = ");
+    let config = Config::parse(dotted.as_bytes(), None).expect("dotted keys");
+    assert_eq!(config.keyset_names(), vec!["main"]);
+    let text = dotted.replace(&share(&ks, 2), &share(&public(2), 2));
+    assert_err(&text, 3, "keysets.main", "do not match group_key");
+    let text = dotted.replace("keysets.main.threshold = 2", "keysets.main.threshold = 9");
+    assert_err(&text, 4, "keysets.main.threshold", "threshold 9");
+}
+
 // --- several keysets ------------------------------------------------
 
 fn two_keysets(default: Option<&str>) -> (Config, PublicKeyset, PublicKeyset) {
