@@ -110,8 +110,8 @@ const FILE_FIELDS: &[&str] = &["default_keyset", "keysets"];
 impl FileField {
     fn name(self) -> &'static str {
         match self {
-            Self::DefaultKeyset => FILE_FIELDS[0],
-            Self::Keysets => FILE_FIELDS[1],
+            Self::DefaultKeyset => "default_keyset",
+            Self::Keysets => "keysets",
         }
     }
 }

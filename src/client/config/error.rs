@@ -126,7 +126,8 @@ pub enum ConfigError {
         /// The configuration file, if any.
         file: Option<PathBuf>,
     },
-    /// [`Config::add_keyset`] with a name or id that is already configured.
+    /// [`Config::add_keyset`](super::Config::add_keyset) with a name or id
+    /// that is already configured.
     #[error("{0}")]
     Duplicate(String),
 }

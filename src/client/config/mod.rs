@@ -92,7 +92,5 @@ pub use error::{ConfigError, Position};
 pub use location::{resolve_path, resolve_path_with, Env, ProcessEnv, CONFIG_ENV};
 pub use model::{Config, KeysetEntry, ResolvedKeyset, ServerEntry, TokenSource};
 
-use super::ServerEndpoint;
-
 #[cfg(test)]
 mod tests;

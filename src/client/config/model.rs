@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::checks::{check_env_name, check_token, check_url, join_ids, normalise_url};
-use super::{ConfigError, Position, ServerEndpoint};
+use super::{ConfigError, Position};
+use crate::client::ServerEndpoint;
 use crate::protocol::Token;
 use crate::threshold::kem::PublicKeyset;
 
