@@ -16,6 +16,8 @@ pub(super) fn check_token(token: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An environment variable name: not empty, no `=` or NUL, which no
+/// variable can be looked up by.
 pub(super) fn check_env_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.contains('=') || name.contains('\0') {
         return Err("expected the name of an environment variable".into());
@@ -23,6 +25,8 @@ pub(super) fn check_env_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A keyset name: short and from `[A-Za-z0-9_-]`, so it is a bare TOML
+/// key and a plain command-line argument.
 pub(super) fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty()
         || name.len() > MAX_NAME_LEN
@@ -37,6 +41,8 @@ pub(super) fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A server URL: `https://` (or `http://`, for local test clusters) with a
+/// host, and no whitespace that would break the request.
 pub(super) fn check_url(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("https://")
@@ -51,10 +57,13 @@ pub(super) fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A URL in the form two names of one server compare equal in (case, a
+/// trailing slash).
 pub(super) fn normalise_url(url: &str) -> String {
     url.trim_end_matches('/').to_ascii_lowercase()
 }
 
+/// Participant ids for a message: `1, 2, 3`.
 pub(super) fn join_ids(ids: &[u16]) -> String {
     ids.iter()
         .map(u16::to_string)
