@@ -22,7 +22,9 @@
 //! - [`pipeline`]: one stream sealed or opened on every core.
 
 use std::fmt;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read};
+#[cfg(any(test, feature = "testkit"))]
+use std::io::{Seek, SeekFrom, Write};
 
 use hmac::{Hmac, Mac};
 use rand::{CryptoRng, RngCore};
