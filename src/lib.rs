@@ -20,7 +20,7 @@
 //! - [`stream`]: C2SP chunked encryption of the body, on every core.
 //! - Shared by client and server: [`protocol`] (wire messages, tokens),
 //!   [`encoding`] (hex, base64url, fingerprints), [`secret`] (zeroizing
-//!   secret types).
+//!   secret types), [`error_chain`] (an error and its causes on one line).
 #![forbid(unsafe_code)]
 #![deny(missing_debug_implementations)]
 
@@ -33,6 +33,7 @@ pub mod client;
 pub(crate) mod durable;
 pub mod encoding;
 pub mod envelope;
+pub mod error_chain;
 pub mod format;
 pub mod protocol;
 pub mod secret;

@@ -8,6 +8,8 @@
 
 use std::io;
 
+pub use crate::error_chain::one_line;
+
 use super::config::ConfigError;
 use super::http::HttpError;
 use crate::envelope::keywrap::UnwrapError;
@@ -94,23 +96,6 @@ impl Error {
     pub fn chain(&self) -> String {
         one_line(self)
     }
-}
-
-/// An error and its causes on one line, `: `-separated, each cause once: a
-/// wrapper whose message already ends with its cause's (a transparent or
-/// `"...: {0}"` variant) does not repeat it.
-pub fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        let text = e.to_string();
-        if !out.ends_with(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        cause = e.source();
-    }
-    out
 }
 
 impl From<FormatError> for Error {

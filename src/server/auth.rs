@@ -4,14 +4,15 @@
 //! by the unpadded base64url of 32 bytes from the operating system's CSPRNG,
 //! so it carries 256 bits of entropy and a plain SHA-256 is a sufficient
 //! one-way function (no password hashing needed: nothing to brute-force).
-//! Presented tokens are hashed and compared against *every* stored hash with
-//! `subtle`, so timing reveals neither which client matched nor how much of
-//! a hash agreed.
+//! A presented token is hashed; the hash finds the client through the
+//! store's index (a 256-bit random token's SHA-256 leaks nothing about any
+//! other token), and the found record is compared again with `subtle`, so
+//! timing reveals nothing about how much of a hash agreed.
 
 use rand::rngs::OsRng;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use subtle::{ConditionallySelectable, ConstantTimeEq};
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::encoding::b64;
@@ -35,29 +36,6 @@ pub fn generate_token() -> Token {
 /// SHA-256 of a token's text: what the server stores instead of the token.
 pub fn hash_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
-}
-
-/// Finds which of `stored` hashes `presented` matches, comparing against
-/// all of them without early exit. Returns the index of the match.
-pub fn find_token<'a>(
-    presented: &str,
-    stored: impl IntoIterator<Item = &'a [u8; 32]>,
-) -> Option<usize> {
-    let hash = hash_token(presented);
-    let mut found = subtle::Choice::from(0u8);
-    let mut index = 0u32;
-    for (i, candidate) in stored.into_iter().enumerate() {
-        let matches = hash.ct_eq(candidate);
-        // Index bounded by the number of clients, far below u32::MAX.
-        let i = u32::try_from(i).unwrap_or(u32::MAX);
-        index.conditional_assign(&i, matches);
-        found |= matches;
-    }
-    if bool::from(found) {
-        usize::try_from(index).ok()
-    } else {
-        None
-    }
 }
 
 /// Whether `presented` hashes to `stored`, in constant time.
@@ -106,21 +84,20 @@ mod tests {
     }
 
     #[test]
-    fn lookup_finds_the_matching_hash_only() {
+    fn a_token_matches_its_own_hash_only() {
         let tokens: Vec<Token> = (0..5).map(|_| generate_token()).collect();
         let hashes: Vec<[u8; 32]> = tokens.iter().map(|t| hash_token(t.expose())).collect();
         for (i, token) in tokens.iter().enumerate() {
-            assert_eq!(find_token(token.expose(), &hashes), Some(i));
-            assert!(token_matches(token.expose(), &hashes[i]));
+            for (j, hash) in hashes.iter().enumerate() {
+                assert_eq!(token_matches(token.expose(), hash), i == j);
+            }
         }
-        assert_eq!(find_token("slk_nope", &hashes), None);
-        assert_eq!(find_token(tokens[0].expose(), &[]), None);
         assert!(!token_matches("slk_nope", &hashes[0]));
         // A token differing in one character does not match.
         let mut altered = tokens[2].expose().to_string();
         altered.pop();
         altered.push('!');
-        assert_eq!(find_token(&altered, &hashes), None);
+        assert!(!token_matches(&altered, &hashes[2]));
     }
 
     #[test]

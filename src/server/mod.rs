@@ -5,7 +5,8 @@
 //! # State directory
 //!
 //! `shardlock server init --dir DIR` creates (directories 0700, files 0600,
-//! every write via temp file + fsync + atomic rename + directory fsync):
+//! every file write via temp file + fsync + atomic rename + directory
+//! fsync, every database change one durable transaction):
 //!
 //! ```text
 //! DIR/
@@ -15,17 +16,17 @@
 //!   tls/cert.pem         self-signed certificate (SANs: localhost,
 //!                        127.0.0.1, ::1 and the names given to init)
 //!   tls/key.pem          its ECDSA P-256 private key (PKCS#8)
-//!   keys/<id>.toml       one per installed keyset, named by the hex keyset
-//!                        id: participant, threshold, group key, every
-//!                        public share, and this server's secret share
-//!   clients.toml         [[client]] name, token_sha256, keysets, revoked,
-//!                        created
+//!   state.db             SQLite (WAL): installed keys (each with this
+//!                        server's secret share) and clients (name, token
+//!                        SHA-256, grants, revoked, created)
 //!   audit.log            one JSON line per request (never a token or share)
+//!   legacy-v1/           only after migrating a version 1 directory: its
+//!                        old keys/ and clients.toml, kept as a backup
 //! ```
 //!
 //! `server.toml` is written last, so its presence marks a complete
 //! directory; `init` refuses any directory that already holds one (or a TLS
-//! key, or a `keys/` directory): keys are never overwritten.
+//! key, a database or a `keys/` directory): keys are never overwritten.
 //!
 //! Tokens (admin and client) are `slk_` + base64url(32 random bytes) and
 //! are stored only as SHA-256 hashes; the admin token is shown once by
@@ -119,6 +120,15 @@ pub enum ServerError {
     /// State that could not be serialised.
     #[error("cannot serialise server state: {0}")]
     Serialize(String),
+    /// The state database failed.
+    #[error("{context}")]
+    Database {
+        /// What was being done, naming the database.
+        context: String,
+        /// The database's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}")]
     Bind {

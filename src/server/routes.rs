@@ -527,10 +527,13 @@ async fn create_client(
 async fn list_clients(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Response {
     let mut info = AuditInfo::new("list_clients");
     info.required = true;
-    let result = require_admin(&state, &headers, &mut info).map(|()| {
-        Json(ClientList {
-            clients: state.clients().iter().map(client_info).collect(),
-        })
+    let result = require_admin(&state, &headers, &mut info).and_then(|()| {
+        let clients = state
+            .clients()
+            .map_err(|_| ApiError::internal("cannot read the client list"))?;
+        Ok(Json(ClientList {
+            clients: clients.iter().map(client_info).collect(),
+        }))
     });
     finish(info, result)
 }
@@ -556,9 +559,8 @@ async fn revoke_client(
             .map_err(|_| ApiError::internal("cannot store the client list"))?
             .map_err(client_error)?;
         let record = state
-            .clients()
-            .into_iter()
-            .find(|c| c.name == name)
+            .client(&name)
+            .map_err(|_| ApiError::internal("cannot read the client list"))?
             .ok_or(ApiError::new(StatusCode::NOT_FOUND, "no such client"))?;
         Ok(Json(client_info(&record)))
     }

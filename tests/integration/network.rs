@@ -224,6 +224,7 @@ fn wrong_and_revoked_tokens_are_refused() {
     let reloaded = shardlock::server::State::load(&node.dir).unwrap();
     assert!(reloaded
         .clients()
+        .unwrap()
         .iter()
         .any(|c| c.name == CLIENT && c.revoked));
     let listed = node.admin().list_clients().unwrap();
@@ -654,7 +655,12 @@ fn evaluation_that_cannot_be_audited_fails() {
         "{err:?}"
     );
     std::fs::remove_dir(&log).unwrap();
-    assert!(!node.state.clients().iter().any(|c| c.name == "late"));
+    assert!(!node
+        .state
+        .clients()
+        .unwrap()
+        .iter()
+        .any(|c| c.name == "late"));
     ask(&service, &cluster.keyset, 1, &[random_element()]).unwrap();
 }
 

@@ -1,13 +1,14 @@
 //! Admin changes to the state: installing a share, adding and revoking
 //! clients, and why such a change fails.
 //!
-//! Every change runs under the admin lock and in the same order: check it
-//! against the published snapshot, write it to storage, and only then
-//! publish it, so an admin answer never describes a change that is not on
-//! disk and readers never wait on a disk write.
+//! Every change runs under the admin lock and in the same order: check it,
+//! commit it to the store (one transaction), and only then publish it, so
+//! an admin answer never describes a change that is not on disk and
+//! readers never wait on a disk write.
 
 use std::sync::{Arc, MutexGuard, PoisonError};
 
+use super::store::InsertClient;
 use super::{
     normalize_keyset_id, valid_client_name, ClientRecord, InstallError, InstalledKey, State,
 };
@@ -59,8 +60,8 @@ pub enum ClientChangeError {
 
 impl State {
     /// Installs a validated share: idempotent for the same share, refused
-    /// for a different one; written to `keys/<id>.toml` (0600) before it is
-    /// used. Returns whether it was newly installed.
+    /// for a different one; committed to the store before it is used.
+    /// Returns whether it was newly installed.
     pub fn install(&self, key: InstalledKey) -> Result<(bool, Arc<InstalledKey>), InstallOutcome> {
         let _guard = self.admin_lock();
         if let Some(existing) = self.key(key.id_hex()) {
@@ -71,7 +72,7 @@ impl State {
             };
         }
         self.store
-            .write_key(&key)
+            .insert_key(&key)
             .map_err(InstallOutcome::Storage)?;
         Ok((true, self.publish_key(key)))
     }
@@ -99,37 +100,31 @@ impl State {
                 grants.push(id);
             }
         }
-        let mut clients = self.clients();
-        if clients.iter().any(|c| c.name == name) {
+        if self.store.client_by_name(name)?.is_some() {
             return Err(ClientError::Exists.into());
         }
-        clients.push(ClientRecord {
+        let record = ClientRecord {
             name: name.to_string(),
             token_sha256,
             keysets: grants,
             revoked: false,
             created: now_rfc3339(),
-        });
-        self.store.write_clients(&clients)?;
-        self.publish_clients(clients);
-        Ok(())
+        };
+        match self.store.insert_client(&record) {
+            Ok(()) => Ok(()),
+            Err(InsertClient::Exists) => Err(ClientError::Exists.into()),
+            Err(InsertClient::Failed(e)) => Err(e.into()),
+        }
     }
 
-    /// Revokes a client (idempotent); persisted first.
+    /// Revokes a client (idempotent); committed before it is answered, and
+    /// honoured by the next request since tokens are looked up per request.
     pub fn revoke_client(&self, name: &str) -> Result<(), ClientChangeError> {
         let _guard = self.admin_lock();
-        let mut clients = self.clients();
-        let record = clients
-            .iter_mut()
-            .find(|c| c.name == name)
-            .ok_or(ClientError::NotFound)?;
-        if record.revoked {
-            return Ok(());
+        match self.store.revoke_client(name)? {
+            None => Err(ClientError::NotFound.into()),
+            Some(_) => Ok(()),
         }
-        record.revoked = true;
-        self.store.write_clients(&clients)?;
-        self.publish_clients(clients);
-        Ok(())
     }
 
     /// Serialises admin changes, so two of them cannot both pass their
@@ -181,7 +176,7 @@ mod tests {
             assert_eq!(mode(&dir), 0o700);
             for file in [
                 "server.toml",
-                "clients.toml",
+                "state.db",
                 "audit.log",
                 "tls/key.pem",
                 "tls/cert.pem",
@@ -224,15 +219,20 @@ mod tests {
             Err(ClientChangeError::Rejected(ClientError::UnknownKeyset(_)))
         ));
 
-        let key_path = dir.join("keys").join(format!("{id}.toml"));
-        #[cfg(unix)]
-        {
-            assert_eq!(mode(&key_path), 0o600);
-            assert_eq!(mode(&dir.join("clients.toml")), 0o600);
+        // The database holds the token's hash, never the token; it and its
+        // journal files stay private.
+        let db = fs::read(dir.join("state.db")).unwrap();
+        let wal = fs::read(dir.join("state.db-wal")).unwrap_or_default();
+        for bytes in [&db, &wal] {
+            assert!(!bytes
+                .windows(token.expose().len())
+                .any(|w| w == token.expose().as_bytes()));
         }
-        let clients_text = fs::read_to_string(dir.join("clients.toml")).unwrap();
-        assert!(!clients_text.contains(token.expose()));
-        assert!(clients_text.contains(&hex(&hash_token(token.expose()))));
+        for file in ["state.db", "state.db-wal", "state.db-shm"] {
+            if dir.join(file).exists() {
+                assert_eq!(mode(&dir.join(file)), 0o600, "{file}");
+            }
+        }
 
         // Reload: same keys, same clients, same share.
         let reloaded = State::load(&dir).unwrap();
@@ -260,7 +260,6 @@ mod tests {
         );
         let leftovers = fs::read_dir(&dir)
             .unwrap()
-            .chain(fs::read_dir(dir.join("keys")).unwrap())
             .filter_map(Result::ok)
             .filter(|e| {
                 e.file_name()

@@ -1,17 +1,19 @@
 //! The server's state as a running server holds it: the settings and TLS
-//! material it loaded, and the published snapshot of installed keys and
-//! clients that every request reads.
+//! material it loaded, the [`Store`] that keeps keys and clients, and the
+//! published snapshot of installed keys that every evaluation reads.
 //!
-//! Readers (authentication, evaluation) take a read lock only long enough
-//! to clone an `Arc` or a small record; admin mutations are serialised by a
-//! separate mutex, write to storage first, and only then publish the new
-//! state in memory, so an answer to an admin request never describes a
-//! change that is not on disk.
+//! Clients are not cached: each request looks its token up in the store
+//! by hash (an index lookup), so a client added or revoked is honoured by
+//! the very next request, and memory does not grow with the number of
+//! clients. Keys are few, immutable once installed, and needed on every
+//! evaluation, so they are kept in memory. Admin mutations are serialised
+//! by a mutex, commit to the store first, and only then publish, so an
+//! admin answer never describes a change that is not on disk.
 //!
 //! Submodules: [`records`] (the in-memory types), [`install`] (install
-//! validation), [`admin`] (admin changes: persist, then publish) and
-//! [`toml_store`], the only one that knows how the state is stored on disk
-//! (layout in the module docs of [`crate::server`]).
+//! validation), [`admin`] (admin changes), [`store`] (the storage trait),
+//! [`sqlite_store`] (the embedded backend) and [`toml_store`] (the state
+//! directory's files, and the version 1 layout that is migrated once).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +21,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use zeroize::Zeroizing;
 
-use super::auth::{find_token, token_matches};
+use super::auth::{hash_token, token_matches};
 use super::metrics::Metrics;
 use super::ratelimit::{Limits, RateLimiter};
 use super::{tls, ServerError};
@@ -27,6 +29,8 @@ use super::{tls, ServerError};
 mod admin;
 mod install;
 mod records;
+mod sqlite_store;
+mod store;
 #[cfg(test)]
 mod test_support;
 mod toml_store;
@@ -36,6 +40,8 @@ pub(crate) use install::validate_install;
 pub use install::InstallError;
 pub(crate) use records::{normalize_keyset_id, valid_client_name};
 pub use records::{ClientRecord, InstalledKey, Principal};
+use sqlite_store::{SqliteStore, DB_FILE};
+use store::Store;
 pub(crate) use toml_store::TomlStore;
 
 // What storage hands the running state at load. Fields are private to this
@@ -60,26 +66,17 @@ pub(crate) struct TlsMaterial {
     fingerprint: [u8; 32],
 }
 
-/// Everything storage holds, read and validated at load: installed keys
-/// have passed install validation, client records the naming rules.
-pub(crate) struct StoredState {
-    settings: Settings,
-    tls: TlsMaterial,
-    keys: Vec<InstalledKey>,
-    clients: Vec<ClientRecord>,
-}
-
-/// The published snapshot: what requests see. Replaced or extended only
-/// after the change is in storage.
+/// The published snapshot: what evaluations see. Extended only after the
+/// change is in storage.
 #[derive(Debug)]
 struct Snapshot {
     keys: BTreeMap<String, Arc<InstalledKey>>,
-    clients: Vec<ClientRecord>,
 }
 
 /// Everything a running server needs, shared by all requests.
 pub struct State {
-    store: TomlStore,
+    files: TomlStore,
+    store: Box<dyn Store>,
     admin_hash: [u8; 32],
     tls: TlsMaterial,
     log_stderr: bool,
@@ -93,7 +90,7 @@ pub struct State {
 impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("State")
-            .field("dir", &self.store.dir())
+            .field("dir", &self.files.dir())
             .field(
                 "fingerprint",
                 &crate::encoding::format_fingerprint(&self.tls.fingerprint),
@@ -104,33 +101,38 @@ impl std::fmt::Debug for State {
 
 impl State {
     /// Loads a state directory made by [`crate::server::init`], validating
-    /// every key file (canonical encodings, consistent public shares, id,
-    /// share matching its public share) so a damaged file stops the server
-    /// at start instead of producing wrong answers.
+    /// every stored key (canonical encodings, consistent public shares, id,
+    /// share matching its public share) so damaged state stops the server
+    /// at start instead of producing wrong answers. A version 1 directory
+    /// (keys and clients in TOML files) is migrated into the database first,
+    /// its files kept in `legacy-v1/`.
     pub fn load(dir: &Path) -> Result<Self, ServerError> {
-        let store = TomlStore::open(dir);
-        let stored = store.load()?;
-        Ok(Self::start(store, stored))
+        let files = TomlStore::open(dir);
+        let (settings, tls) = files.load_files()?;
+        let store = open_database(&files)?;
+        let keys = store.keys()?;
+        Ok(Self::start(files, Box::new(store), settings, tls, keys))
     }
 
-    /// The running state over what `store` holds, published as loaded.
-    fn start(store: TomlStore, stored: StoredState) -> Self {
-        let StoredState {
-            settings,
-            tls,
-            keys,
-            clients,
-        } = stored;
+    /// The running state over `store`, its keys published as loaded.
+    fn start(
+        files: TomlStore,
+        store: Box<dyn Store>,
+        settings: Settings,
+        tls: TlsMaterial,
+        keys: Vec<InstalledKey>,
+    ) -> Self {
         let keys = keys
             .into_iter()
             .map(|key| (key.id_hex.clone(), Arc::new(key)))
             .collect();
         Self {
+            files,
             store,
             admin_hash: settings.admin_hash,
             tls,
             log_stderr: settings.log_stderr,
-            snapshot: RwLock::new(Snapshot { keys, clients }),
+            snapshot: RwLock::new(Snapshot { keys }),
             write_lock: Mutex::new(()),
             metrics: Metrics::default(),
             limiter: RateLimiter::new(settings.limits),
@@ -139,7 +141,7 @@ impl State {
 
     /// The state directory.
     pub fn dir(&self) -> &Path {
-        self.store.dir()
+        self.files.dir()
     }
 
     /// SHA-256 of the server certificate (DER).
@@ -157,13 +159,18 @@ impl State {
         self.read().keys.keys().cloned().collect()
     }
 
-    /// Known clients (tokens are only hashes).
-    pub fn clients(&self) -> Vec<ClientRecord> {
-        self.read().clients.clone()
+    /// One client by name.
+    pub fn client(&self, name: &str) -> Result<Option<ClientRecord>, ServerError> {
+        self.store.client_by_name(name)
+    }
+
+    /// Known clients, oldest first (tokens are only hashes).
+    pub fn clients(&self) -> Result<Vec<ClientRecord>, ServerError> {
+        self.store.clients()
     }
 
     pub(crate) fn audit_path(&self) -> PathBuf {
-        self.store.audit_path()
+        self.files.audit_path()
     }
 
     pub(crate) fn log_stderr(&self) -> bool {
@@ -183,11 +190,6 @@ impl State {
         key
     }
 
-    /// Replaces the client list requests see; call only once it is on disk.
-    fn publish_clients(&self, clients: Vec<ClientRecord>) {
-        self.write().clients = clients;
-    }
-
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Snapshot> {
         self.snapshot
             .write()
@@ -199,23 +201,85 @@ impl State {
         self.read().keys.get(keyset_id_hex).cloned()
     }
 
-    /// Resolves a presented bearer token. The admin hash and every client
-    /// hash are always all compared (constant time, no early exit).
+    /// Resolves a presented bearer token; a storage failure denies access
+    /// (and is reported on stderr), it never grants it.
     pub fn authenticate(&self, token: &str) -> Option<Principal> {
-        let is_admin = token_matches(token, &self.admin_hash);
-        let snapshot = self.read();
-        let client = find_token(token, snapshot.clients.iter().map(|c| &c.token_sha256));
-        if is_admin {
-            return Some(Principal::Admin);
-        }
-        let record = snapshot.clients.get(client?)?;
-        Some(if record.revoked {
-            Principal::Revoked(record.name.clone())
-        } else {
-            Principal::Client {
-                name: record.name.clone(),
-                keysets: record.keysets.clone(),
-            }
+        self.try_authenticate(token).unwrap_or_else(|e| {
+            eprintln!(
+                "shardlock server: authentication denied, storage failed: {}",
+                crate::error_chain::one_line(&e)
+            );
+            None
         })
     }
+
+    /// Resolves a presented bearer token: the admin hash is compared in
+    /// constant time, a client is found by the SHA-256 of its token through
+    /// the store's index (256-bit random tokens make that hash a safe
+    /// lookup key) and the found record's hash is compared again in
+    /// constant time.
+    pub fn try_authenticate(&self, token: &str) -> Result<Option<Principal>, ServerError> {
+        if token_matches(token, &self.admin_hash) {
+            return Ok(Some(Principal::Admin));
+        }
+        let hash = hash_token(token);
+        let Some(record) = self.store.client_by_token(&hash)? else {
+            return Ok(None);
+        };
+        if !token_matches(token, &record.token_sha256) {
+            return Ok(None);
+        }
+        Ok(Some(if record.revoked {
+            Principal::Revoked(record.name)
+        } else {
+            Principal::Client {
+                name: record.name,
+                keysets: record.keysets,
+            }
+        }))
+    }
+}
+
+/// Opens the state database, first migrating a version 1 layout into it.
+/// The import is one transaction into a database that only gets its final
+/// name once complete, so a crash at any point leaves a directory that the
+/// next start migrates again or simply opens.
+fn open_database(files: &TomlStore) -> Result<SqliteStore, ServerError> {
+    let path = files.dir().join(DB_FILE);
+    if !path.exists() && files.has_legacy_state() {
+        let (keys, clients) = files.load_legacy_state()?;
+        let staging = files.dir().join(format!("{DB_FILE}.migrating"));
+        for stale in [
+            staging.clone(),
+            staging.with_extension("migrating-wal"),
+            staging.with_extension("migrating-shm"),
+        ] {
+            let _ = std::fs::remove_file(stale);
+        }
+        {
+            let staged = SqliteStore::open(&staging)?;
+            staged.import(&keys, &clients)?;
+            staged.checkpoint()?;
+        }
+        std::fs::rename(&staging, &path).map_err(|source| ServerError::Io {
+            context: format!("cannot move {} into place", staging.display()),
+            source,
+        })?;
+        crate::durable::sync_dir(files.dir()).map_err(|source| ServerError::Io {
+            context: format!("cannot sync {}", files.dir().display()),
+            source,
+        })?;
+        eprintln!(
+            "shardlock server: migrated {} keys and {} clients into {}; the old files are kept in {}",
+            keys.len(),
+            clients.len(),
+            path.display(),
+            files.dir().join("legacy-v1").display()
+        );
+    }
+    let store = SqliteStore::open(&path)?;
+    if files.has_legacy_state() {
+        files.retire_legacy_state()?;
+    }
+    Ok(store)
 }

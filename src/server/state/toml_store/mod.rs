@@ -1,13 +1,12 @@
-//! The state directory as it sits on disk today: the file layout, the TOML
-//! schemas of its files, reading and validating them at load, and writing
-//! them atomically on init and on every admin change.
+//! The state directory's files: the layout, the TOML schemas, reading and
+//! validating `server.toml` and the TLS pair at load, making a fresh
+//! directory at init, and reading a version 1 layout (keys in
+//! `keys/<id>.toml`, clients in `clients.toml`) once, to migrate it into
+//! the database ([`super::sqlite_store`]) and move it aside.
 //!
-//! This is the only part of the state that knows the on-disk format: the
-//! rest works on records (see [`super::records`]) and reaches storage only
-//! through [`TomlStore`]'s `load`, `write_key` and `write_clients`, and
-//! init through [`TomlStore::holds_server`] and [`TomlStore::create`].
-//! The TLS certificate and key (PEM) and the audit log live in the same
-//! directory, so their paths are known here too.
+//! Keys and clients themselves live in the database; this module knows the
+//! paths of everything else in the directory (settings, TLS material, the
+//! audit log, the database file).
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +22,9 @@ const TLS_DIR: &str = "tls";
 const CERT_FILE: &str = "cert.pem";
 const KEY_FILE: &str = "key.pem";
 const KEYS_DIR: &str = "keys";
+/// Where a version 1 layout's key files and client list are kept after
+/// their migration into the database.
+const LEGACY_DIR: &str = "legacy-v1";
 
 /// Version of the state directory layout.
 const LAYOUT_VERSION: u32 = 1;
@@ -50,6 +52,7 @@ impl TomlStore {
             dir.join(SERVER_FILE),
             dir.join(TLS_DIR).join(KEY_FILE),
             dir.join(KEYS_DIR),
+            dir.join(super::sqlite_store::DB_FILE),
         ]
         .iter()
         .any(|p| p.exists())

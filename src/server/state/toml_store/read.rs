@@ -9,24 +9,36 @@ use zeroize::Zeroizing;
 
 use super::schema::{ClientsFile, KeyFile, ServerFile};
 use super::{TomlStore, CERT_FILE, CLIENTS_FILE, KEYS_DIR, KEY_FILE, SERVER_FILE, TLS_DIR};
-use crate::server::state::{ClientRecord, InstalledKey, Settings, StoredState, TlsMaterial};
+use crate::server::state::{ClientRecord, InstalledKey, Settings, TlsMaterial};
 use crate::server::{io_error, tls, ServerError};
 
 impl TomlStore {
-    /// Reads and validates the whole directory. Files are checked in this
-    /// order, so the first problem reported is the first one found:
-    /// `server.toml`, the TLS pair, each key file, `clients.toml`.
-    pub(crate) fn load(&self) -> Result<StoredState, ServerError> {
+    /// Reads and validates `server.toml` and the TLS pair, in that order,
+    /// so the first problem reported is the first one found.
+    pub(crate) fn load_files(&self) -> Result<(Settings, TlsMaterial), ServerError> {
         let settings = read_settings(&self.dir)?;
         let tls = read_tls(&self.dir)?;
-        let keys = read_keys(&self.dir.join(KEYS_DIR))?;
+        Ok((settings, tls))
+    }
+
+    /// Whether keys or clients still sit in the version 1 file layout
+    /// (`keys/<id>.toml`, `clients.toml`), waiting to be migrated.
+    pub(crate) fn has_legacy_state(&self) -> bool {
+        self.dir.join(KEYS_DIR).is_dir() || self.dir.join(CLIENTS_FILE).is_file()
+    }
+
+    /// Reads and validates the version 1 key files and client list.
+    pub(crate) fn load_legacy_state(
+        &self,
+    ) -> Result<(Vec<InstalledKey>, Vec<ClientRecord>), ServerError> {
+        let keys_dir = self.dir.join(KEYS_DIR);
+        let keys = if keys_dir.is_dir() {
+            read_keys(&keys_dir)?
+        } else {
+            Vec::new()
+        };
         let clients = read_clients(&self.dir.join(CLIENTS_FILE))?;
-        Ok(StoredState {
-            settings,
-            tls,
-            keys,
-            clients,
-        })
+        Ok((keys, clients))
     }
 }
 
@@ -129,27 +141,90 @@ mod tests {
     use rand::rngs::OsRng;
 
     use crate::encoding::{b64, hex};
+    use crate::server::auth::hash_token;
     use crate::server::state::test_support::{fresh_dir, request_for};
-    use crate::server::state::{validate_install, State};
+    use crate::server::state::{validate_install, ClientRecord, Principal, State, TomlStore};
     use crate::server::ServerError;
     use crate::threshold::kem::deal;
 
-    #[test]
-    fn tampered_key_file_is_refused_at_load() {
-        let (_tmp, dir, _) = fresh_dir();
-        let state = State::load(&dir).unwrap();
+    /// A state directory as version 1 left it: keys in `keys/<id>.toml`,
+    /// clients in `clients.toml`, no database.
+    fn legacy_dir() -> (tempfile::TempDir, std::path::PathBuf, String, String) {
+        let (tmp, dir, _) = fresh_dir();
+        fs::remove_file(dir.join("state.db")).unwrap();
+        let store = TomlStore::open(&dir);
         let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
         let id = hex(keyset.id());
-        state
-            .install(validate_install(&id, &request_for(&keyset, &shares[0])).unwrap())
+        store
+            .write_key(&validate_install(&id, &request_for(&keyset, &shares[0])).unwrap())
             .unwrap();
+        let token = "slk_legacy-client-token".to_string();
+        store
+            .write_clients(&[ClientRecord {
+                name: "old-laptop".into(),
+                token_sha256: hash_token(&token),
+                keysets: vec![id.clone()],
+                revoked: false,
+                created: "2026-11-01T00:00:00Z".into(),
+            }])
+            .unwrap();
+        (tmp, dir, id, token)
+    }
+
+    #[test]
+    fn a_version_1_directory_is_migrated_once_and_its_files_kept_aside() {
+        let (_tmp, dir, id, token) = legacy_dir();
+        let state = State::load(&dir).unwrap();
+        assert_eq!(state.keyset_ids(), vec![id.clone()]);
+        assert_eq!(
+            state.authenticate(&token),
+            Some(Principal::Client {
+                name: "old-laptop".into(),
+                keysets: vec![id.clone()],
+            })
+        );
+        assert!(dir.join("state.db").is_file());
+        assert!(!dir.join("keys").exists() && !dir.join("clients.toml").exists());
+        assert!(dir
+            .join("legacy-v1/keys")
+            .join(format!("{id}.toml"))
+            .is_file());
+        assert!(dir.join("legacy-v1/clients.toml").is_file());
+        assert!(!dir.join("state.db.migrating").exists());
+        drop(state);
+        // The next start reads the database; the backup is never read again.
+        fs::write(dir.join("legacy-v1/clients.toml"), "garbage").unwrap();
+        let again = State::load(&dir).unwrap();
+        assert!(again.authenticate(&token).is_some());
+    }
+
+    #[test]
+    fn an_interrupted_migration_is_redone_from_the_files() {
+        let (_tmp, dir, id, token) = legacy_dir();
+        // A crash mid-import leaves a half-written staging database.
+        fs::write(dir.join("state.db.migrating"), b"half a database").unwrap();
+        let state = State::load(&dir).unwrap();
+        assert_eq!(state.keyset_ids(), vec![id]);
+        assert!(state.authenticate(&token).is_some());
+    }
+
+    #[test]
+    fn a_tampered_legacy_key_file_stops_the_migration_and_names_the_file() {
+        let (_tmp, dir, id, _) = legacy_dir();
         let path = dir.join("keys").join(format!("{id}.toml"));
         let text = fs::read_to_string(&path).unwrap();
-        let other = b64(shares[1].value().to_bytes().expose());
-        let own = b64(shares[0].value().to_bytes().expose());
-        fs::write(&path, text.replace(&own, &other)).unwrap();
+        let share_line = text.lines().find(|l| l.starts_with("share")).unwrap();
+        let other = b64(&[7u8; 32]);
+        fs::write(
+            &path,
+            text.replace(share_line, &format!("share = \"{other}\"")),
+        )
+        .unwrap();
         let err = State::load(&dir).unwrap_err();
         assert!(matches!(err, ServerError::Corrupt { .. }), "{err}");
-        assert!(!err.to_string().contains(&other));
+        assert!(err.to_string().contains(&format!("{id}.toml")), "{err}");
+        // Nothing was migrated or moved: the operator fixes the file and retries.
+        assert!(!dir.join("state.db").exists());
+        assert!(path.exists());
     }
 }

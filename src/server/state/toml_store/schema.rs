@@ -9,8 +9,12 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
 use super::LAYOUT_VERSION;
-use crate::encoding::{b64, hex, parse_hex32};
-use crate::protocol::{b64_element, InstallShareRequest, PublicShare};
+#[cfg(test)]
+use crate::encoding::b64;
+use crate::encoding::{hex, parse_hex32};
+#[cfg(test)]
+use crate::protocol::b64_element;
+use crate::protocol::{InstallShareRequest, PublicShare};
 use crate::server::ratelimit::Limits;
 use crate::server::state::{
     normalize_keyset_id, valid_client_name, validate_install, ClientRecord, InstallError,
@@ -138,6 +142,7 @@ impl Drop for KeyFile {
 }
 
 impl KeyFile {
+    #[cfg(test)]
     pub(super) fn from_key(key: &InstalledKey) -> Self {
         Self {
             keyset_id: key.id_hex().to_string(),
@@ -175,6 +180,7 @@ pub(super) struct ClientsFile {
 }
 
 impl ClientsFile {
+    #[cfg(test)]
     pub(super) fn from_records(records: &[ClientRecord]) -> Self {
         Self {
             clients: records.iter().map(ClientEntry::from_record).collect(),
@@ -196,6 +202,7 @@ pub(super) struct ClientEntry {
 }
 
 impl ClientEntry {
+    #[cfg(test)]
     fn from_record(record: &ClientRecord) -> Self {
         Self {
             name: record.name.clone(),

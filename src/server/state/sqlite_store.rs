@@ -1,0 +1,437 @@
+//! The embedded default backend: keys and clients in one SQLite database,
+//! `DIR/state.db`, mode 0600 in the 0700 state directory, zero setup.
+//!
+//! - Schema migrations are numbered and applied at open, each in its own
+//!   transaction, recorded in `PRAGMA user_version`; a database from a
+//!   newer shardlock is refused rather than guessed at.
+//! - WAL journal with `synchronous = FULL`: every committed change is on
+//!   disk before the admin request is answered, and readers (token lookups)
+//!   never wait for a writer.
+//! - Clients are found by the SHA-256 of their token through a unique
+//!   index, so authentication costs the same at a thousand clients as at a
+//!   million; tokens are 256-bit random, so the hash is a safe lookup key.
+//! - A key row holds the install request it came from (JSON); loading
+//!   re-validates it exactly as the admin API would, so a damaged or
+//!   tampered row stops the server instead of producing wrong answers.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use zeroize::{Zeroize, Zeroizing};
+
+use super::store::{InsertClient, Store};
+use super::{ClientRecord, InstalledKey};
+use crate::protocol::InstallShareRequest;
+use crate::server::ServerError;
+
+/// File name of the database inside the state directory.
+pub(crate) const DB_FILE: &str = "state.db";
+
+/// Schema migrations, in order; migration `i` brings `user_version` from
+/// `i` to `i + 1`. Never edit one that has shipped: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: keys and clients.
+    "CREATE TABLE keys (
+         id        TEXT PRIMARY KEY NOT NULL,   -- keyset id, lower-case hex
+         install   TEXT NOT NULL,               -- the install request (JSON)
+         installed TEXT NOT NULL                -- RFC 3339
+     ) STRICT;
+     CREATE TABLE clients (
+         seq          INTEGER PRIMARY KEY,      -- creation order
+         name         TEXT NOT NULL UNIQUE,
+         token_sha256 BLOB NOT NULL UNIQUE,     -- the lookup index
+         keysets      TEXT NOT NULL,            -- granted ids, space-separated
+         revoked      INTEGER NOT NULL DEFAULT 0,
+         created      TEXT NOT NULL
+     ) STRICT;",
+];
+
+/// The SQLite store of one state directory.
+#[derive(Debug)]
+pub(crate) struct SqliteStore {
+    path: PathBuf,
+    /// Admin changes: one writer at a time.
+    writer: Mutex<Connection>,
+    /// Lookups on the request path, never blocked by the writer (WAL).
+    reader: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date.
+    pub(crate) fn open(path: &Path) -> Result<Self, ServerError> {
+        if !path.exists() {
+            // Created private before SQLite touches it: its -wal and -shm
+            // files take the database file's permissions.
+            crate::durable::open_append_private(path).map_err(|source| ServerError::Io {
+                context: format!("cannot create {}", path.display()),
+                source,
+            })?;
+        }
+        let writer = connect(path)?;
+        migrate(&writer, path)?;
+        let reader = connect(path)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    /// Imports keys and clients (from the legacy file layout) in one
+    /// transaction, so a crash leaves either all of them or none.
+    pub(crate) fn import(
+        &self,
+        keys: &[InstalledKey],
+        clients: &[ClientRecord],
+    ) -> Result<(), ServerError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction()
+            .map_err(db(&self.path, "begin an import"))?;
+        for key in keys {
+            insert_key(&tx, key).map_err(db(&self.path, "import a key"))?;
+        }
+        for client in clients {
+            insert_client(&tx, client).map_err(db(&self.path, "import a client"))?;
+        }
+        tx.commit().map_err(db(&self.path, "commit the import"))
+    }
+}
+
+impl SqliteStore {
+    /// Folds the write-ahead log into the database file, so the file alone
+    /// holds everything (before it is renamed into place).
+    pub(crate) fn checkpoint(&self) -> Result<(), ServerError> {
+        lock(&self.writer)
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(db(&self.path, "checkpoint"))
+    }
+}
+
+impl Store for SqliteStore {
+    fn keys(&self) -> Result<Vec<InstalledKey>, ServerError> {
+        let conn = lock(&self.reader);
+        let mut statement = conn
+            .prepare("SELECT id, install FROM keys ORDER BY id")
+            .map_err(db(&self.path, "read keys"))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    Zeroizing::new(row.get::<_, String>(1)?),
+                ))
+            })
+            .map_err(db(&self.path, "read keys"))?;
+        let mut keys = Vec::new();
+        for row in rows {
+            let (id, install) = row.map_err(db(&self.path, "read keys"))?;
+            keys.push(validate_row(&self.path, &id, &install)?);
+        }
+        Ok(keys)
+    }
+
+    fn insert_key(&self, key: &InstalledKey) -> Result<(), ServerError> {
+        let conn = lock(&self.writer);
+        insert_key(&conn, key).map_err(db(&self.path, "store a key"))
+    }
+
+    fn client_by_token(
+        &self,
+        token_sha256: &[u8; 32],
+    ) -> Result<Option<ClientRecord>, ServerError> {
+        let conn = lock(&self.reader);
+        conn.prepare_cached(
+            "SELECT name, token_sha256, keysets, revoked, created FROM clients
+             WHERE token_sha256 = ?1",
+        )
+        .and_then(|mut s| s.query_row([&token_sha256[..]], client_row).optional())
+        .map_err(db(&self.path, "look up a client"))
+    }
+
+    fn clients(&self) -> Result<Vec<ClientRecord>, ServerError> {
+        let conn = lock(&self.reader);
+        let mut statement = conn
+            .prepare(
+                "SELECT name, token_sha256, keysets, revoked, created FROM clients ORDER BY seq",
+            )
+            .map_err(db(&self.path, "list clients"))?;
+        let rows = statement
+            .query_map([], client_row)
+            .map_err(db(&self.path, "list clients"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(db(&self.path, "list clients"))
+    }
+
+    fn client_by_name(&self, name: &str) -> Result<Option<ClientRecord>, ServerError> {
+        let conn = lock(&self.reader);
+        conn.prepare_cached(
+            "SELECT name, token_sha256, keysets, revoked, created FROM clients WHERE name = ?1",
+        )
+        .and_then(|mut s| s.query_row([name], client_row).optional())
+        .map_err(db(&self.path, "look up a client"))
+    }
+
+    fn insert_client(&self, record: &ClientRecord) -> Result<(), InsertClient> {
+        let conn = lock(&self.writer);
+        match insert_client(&conn, record) {
+            Ok(()) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(InsertClient::Exists)
+            }
+            Err(e) => Err(InsertClient::Failed(db(&self.path, "store a client")(e))),
+        }
+    }
+
+    fn revoke_client(&self, name: &str) -> Result<Option<bool>, ServerError> {
+        let conn = lock(&self.writer);
+        let revoked: Option<bool> = conn
+            .query_row(
+                "SELECT revoked FROM clients WHERE name = ?1",
+                [name],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(db(&self.path, "look up a client"))?;
+        match revoked {
+            None => Ok(None),
+            Some(true) => Ok(Some(false)),
+            Some(false) => {
+                conn.execute("UPDATE clients SET revoked = 1 WHERE name = ?1", [name])
+                    .map_err(db(&self.path, "revoke a client"))?;
+                Ok(Some(true))
+            }
+        }
+    }
+}
+
+fn connect(path: &Path) -> Result<Connection, ServerError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(db(path, "open"))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;",
+    )
+    .map_err(db(path, "configure"))?;
+    Ok(conn)
+}
+
+/// Applies every migration the database has not seen yet.
+fn migrate(conn: &Connection, path: &Path) -> Result<(), ServerError> {
+    let version: usize = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(db(path, "read the schema version"))?;
+    if version > MIGRATIONS.len() {
+        return Err(ServerError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!(
+                "schema version {version} is newer than this shardlock knows ({}); upgrade shardlock",
+                MIGRATIONS.len()
+            ),
+        });
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+        // user_version cannot be bound as a parameter; it is our own integer.
+        let batch = format!(
+            "BEGIN IMMEDIATE; {migration}; PRAGMA user_version = {}; COMMIT;",
+            index + 1
+        );
+        conn.execute_batch(&batch)
+            .map_err(db(path, "apply a schema migration"))?;
+    }
+    Ok(())
+}
+
+fn insert_key(conn: &Connection, key: &InstalledKey) -> rusqlite::Result<()> {
+    let mut request = InstallShareRequest::new(key.keyset(), key.share());
+    let json = serde_json::to_string(&request).map(Zeroizing::new);
+    // The request and its JSON are copies of the secret share.
+    request.share.zeroize();
+    let json = json.map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    conn.execute(
+        "INSERT INTO keys (id, install, installed) VALUES (?1, ?2, ?3)",
+        params![
+            key.id_hex(),
+            json.as_str(),
+            crate::server::audit::now_rfc3339()
+        ],
+    )?;
+    Ok(())
+}
+
+fn insert_client(conn: &Connection, record: &ClientRecord) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO clients (name, token_sha256, keysets, revoked, created)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        record.name,
+        &record.token_sha256[..],
+        record.keysets.join(" "),
+        record.revoked,
+        record.created
+    ])?;
+    Ok(())
+}
+
+fn client_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRecord> {
+    let hash: Vec<u8> = row.get(1)?;
+    let token_sha256: [u8; 32] = hash.as_slice().try_into().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            1,
+            rusqlite::types::Type::Blob,
+            "token hash is not 32 bytes".into(),
+        )
+    })?;
+    let keysets: String = row.get(2)?;
+    Ok(ClientRecord {
+        name: row.get(0)?,
+        token_sha256,
+        keysets: keysets.split_whitespace().map(str::to_string).collect(),
+        revoked: row.get(3)?,
+        created: row.get(4)?,
+    })
+}
+
+/// A stored key, validated as an install of keyset `id` would be.
+fn validate_row(path: &Path, id: &str, install: &str) -> Result<InstalledKey, ServerError> {
+    let corrupt = |reason: String| ServerError::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("key {id}: {reason}"),
+    };
+    let mut request: InstallShareRequest =
+        serde_json::from_str(install).map_err(|_| corrupt("unreadable install record".into()))?;
+    let validated = super::validate_install(id, &request);
+    request.share.zeroize();
+    let key = validated.map_err(|e| corrupt(e.to_string()))?;
+    if key.id_hex() != id {
+        return Err(corrupt("stored under another keyset id".into()));
+    }
+    Ok(key)
+}
+
+fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic mid-statement leaves SQLite consistent (the transaction rolls
+    // back), so a poisoned lock is safe to take over.
+    connection.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn db(path: &Path, what: &str) -> impl FnOnce(rusqlite::Error) -> ServerError {
+    let context = format!("{}: cannot {what}", path.display());
+    move |e| ServerError::Database {
+        context,
+        source: Box::new(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::rngs::OsRng;
+
+    use super::*;
+    use crate::encoding::hex;
+    use crate::server::state::test_support::request_for;
+    use crate::server::state::validate_install;
+    use crate::threshold::kem::deal;
+
+    fn client(name: &str, seed: u8) -> ClientRecord {
+        ClientRecord {
+            name: name.into(),
+            token_sha256: [seed; 32],
+            keysets: vec!["ab".repeat(32), "cd".repeat(32)],
+            revoked: false,
+            created: "2026-12-01T00:00:00Z".into(),
+        }
+    }
+
+    fn temp_store() -> (tempfile::TempDir, PathBuf, SqliteStore) {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(DB_FILE);
+        let store = SqliteStore::open(&path).unwrap();
+        (tmp, path, store)
+    }
+
+    #[test]
+    fn clients_are_found_by_token_hash_and_name_and_names_stay_unique() {
+        let (_tmp, path, store) = temp_store();
+        for i in 0..50u8 {
+            store.insert_client(&client(&format!("c{i}"), i)).unwrap();
+        }
+        let found = store.client_by_token(&[7; 32]).unwrap().unwrap();
+        assert_eq!(found.name, "c7");
+        assert_eq!(found.keysets, vec!["ab".repeat(32), "cd".repeat(32)]);
+        assert!(store.client_by_token(&[99; 32]).unwrap().is_none());
+        assert!(store.client_by_name("c9").unwrap().is_some());
+        assert!(matches!(
+            store.insert_client(&client("c3", 200)),
+            Err(InsertClient::Exists)
+        ));
+        assert!(matches!(
+            store.insert_client(&client("fresh", 3)),
+            Err(InsertClient::Exists)
+        ));
+        assert_eq!(store.revoke_client("c1").unwrap(), Some(true));
+        assert_eq!(store.revoke_client("c1").unwrap(), Some(false));
+        assert_eq!(store.revoke_client("nobody").unwrap(), None);
+        // Committed: a fresh connection sees everything, in creation order.
+        drop(store);
+        let reopened = SqliteStore::open(&path).unwrap();
+        let all = reopened.clients().unwrap();
+        assert_eq!(all.len(), 50);
+        assert_eq!(all[0].name, "c0");
+        assert!(all[1].revoked && !all[2].revoked);
+    }
+
+    #[test]
+    fn a_tampered_key_row_stops_the_load_without_printing_the_share() {
+        let (_tmp, path, store) = temp_store();
+        let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
+        let id = hex(keyset.id());
+        let key = validate_install(&id, &request_for(&keyset, &shares[0])).unwrap();
+        store.insert_key(&key).unwrap();
+        assert_eq!(store.keys().unwrap().len(), 1);
+        // Swap in another participant's share: the install check catches it.
+        let mut forged = request_for(&keyset, &shares[1]);
+        forged.participant = 1;
+        let forged_json = serde_json::to_string(&forged).unwrap();
+        lock(&store.writer)
+            .execute("UPDATE keys SET install = ?1", [&forged_json])
+            .unwrap();
+        let err = store.keys().unwrap_err();
+        assert!(matches!(err, ServerError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains(&id), "{err}");
+        assert!(!err.to_string().contains(&forged.share));
+        let _ = path;
+    }
+
+    #[test]
+    fn a_database_from_a_newer_shardlock_is_refused() {
+        let (_tmp, path, store) = temp_store();
+        lock(&store.writer)
+            .execute_batch(&format!("PRAGMA user_version = {};", MIGRATIONS.len() + 1))
+            .unwrap();
+        drop(store);
+        let err = SqliteStore::open(&path).unwrap_err();
+        assert!(err.to_string().contains("upgrade shardlock"), "{err}");
+    }
+
+    #[test]
+    fn the_database_and_its_journal_are_private() {
+        let (_tmp, path, store) = temp_store();
+        store.insert_client(&client("c", 1)).unwrap();
+        for file in [path.clone(), path.with_extension("db-wal")] {
+            if file.exists() {
+                let mode = crate::durable::mode_of(&std::fs::metadata(&file).unwrap()).unwrap();
+                assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+            }
+        }
+    }
+}
