@@ -186,6 +186,11 @@ impl Store for SqliteStore {
         }
     }
 
+    #[cfg(any(test, feature = "testkit"))]
+    fn import_clients(&self, clients: &[ClientRecord]) -> Result<(), ServerError> {
+        self.import(&[], clients)
+    }
+
     fn revoke_client(&self, name: &str) -> Result<Option<bool>, ServerError> {
         let conn = lock(&self.writer);
         let revoked: Option<bool> = conn

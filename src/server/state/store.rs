@@ -46,6 +46,10 @@ pub(crate) trait Store: Send + Sync + std::fmt::Debug {
     /// Stores a new client.
     fn insert_client(&self, record: &ClientRecord) -> Result<(), InsertClient>;
 
+    /// Stores many clients in one transaction (benchmarks and tests).
+    #[cfg(any(test, feature = "testkit"))]
+    fn import_clients(&self, clients: &[ClientRecord]) -> Result<(), ServerError>;
+
     /// Marks a client revoked. `Ok(None)`: no such client; `Ok(Some(false))`:
     /// it was revoked already.
     fn revoke_client(&self, name: &str) -> Result<Option<bool>, ServerError>;
