@@ -48,7 +48,7 @@ impl Settings {
             jobs: global
                 .jobs
                 .filter(|&j| j > 0)
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                .unwrap_or_else(|| Options::default().jobs),
             http: HttpOptions {
                 allow_http: global.allow_http,
                 ..HttpOptions::default()

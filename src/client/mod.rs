@@ -26,7 +26,6 @@ use std::sync::OnceLock;
 
 pub use error::{one_line, Error, Result};
 pub use file::{DecryptFile, EncryptFile, FileOutcome};
-pub use io::is_std_stream;
 pub use report::{QuietReporter, Reporter};
 
 use crate::protocol::Token;
