@@ -178,6 +178,8 @@ async fn audit_layer(Shared(state): Shared<Arc<State>>, request: Request, next: 
     if let Some(refused) = ip.and_then(|ip| state.limiter.peer_exhausted(ip)) {
         if !presents_valid_credential(&state, request.headers()) {
             state.metrics.record_refusal(Limit::Unauthenticated);
+            let (parts, body) = request.into_parts();
+            discard_unread(&state, &parts.headers, Some(body)).await;
             let response = ApiError::rate_limited(refused.retry_after).into_response();
             return tally_unauthenticated(&state, "limited", response, ip, None);
         }
@@ -341,17 +343,21 @@ enum BodyError {
 /// [`MAX_BODY`] bytes (413 beyond) and must arrive within the body timeout
 /// (408). The buffer is allocated once for a declared length, so a body
 /// holding a secret share is not left behind in reallocated memory.
-async fn read_body(state: &State, headers: &HeaderMap, body: Body) -> Result<Vec<u8>, ApiError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+async fn read_body(
+    state: &State,
+    headers: &HeaderMap,
+    body: &mut Option<Body>,
+) -> Result<Vec<u8>, ApiError> {
+    let declared = declared_length(headers);
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
         state.metrics.record_refusal(Limit::BodySize);
         return Err(ApiError::too_large());
     }
     // At most MAX_BODY by the check above.
     let capacity = declared.map_or(0, |n| usize::try_from(n).unwrap_or(0));
+    let body = body
+        .take()
+        .ok_or(ApiError::bad_request("unreadable request body"))?;
     let timeout = state.limiter.limits().body_timeout;
     match tokio::time::timeout(timeout, collect_body(body, capacity)).await {
         Ok(Ok(bytes)) => Ok(bytes),
@@ -368,6 +374,43 @@ async fn read_body(state: &State, headers: &HeaderMap, body: Body) -> Result<Vec
             ))
         }
     }
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// Reads and drops the body of a request refused before its body was
+/// read, if it is within the size limit. Closing a connection with unread
+/// request bytes makes the kernel reset it, which can destroy the answer
+/// before the client reads it: a client with a wrong token would see a
+/// network error instead of its 401. Bounded by [`MAX_BODY`] and the body
+/// timeout; a declared body over the limit is not read at all.
+async fn discard_unread(state: &State, headers: &HeaderMap, body: Option<Body>) {
+    let Some(mut body) = body else {
+        return;
+    };
+    if declared_length(headers).is_some_and(|n| n > MAX_BODY as u64) {
+        return;
+    }
+    let timeout = state.limiter.limits().body_timeout;
+    let _ = tokio::time::timeout(timeout, async move {
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) =
+            std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
+        {
+            if let Ok(data) = frame.into_data() {
+                seen = seen.saturating_add(data.len());
+                if seen > MAX_BODY {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
 }
 
 async fn collect_body(mut body: Body, capacity: usize) -> Result<Vec<u8>, BodyError> {
@@ -459,7 +502,9 @@ async fn evaluate(
 ) -> Response {
     let mut info = AuditInfo::new("evaluate");
     info.required = true;
-    let result = evaluate_inner(&state, &segment(keyset_id), &headers, body, &mut info).await;
+    let mut body = Some(body);
+    let result = evaluate_inner(&state, &segment(keyset_id), &headers, &mut body, &mut info).await;
+    discard_unread(&state, &headers, body).await;
     finish(info, result)
 }
 
@@ -467,7 +512,7 @@ async fn evaluate_inner(
     state: &Arc<State>,
     keyset_id: &str,
     headers: &HeaderMap,
-    body: Body,
+    body: &mut Option<Body>,
     info: &mut AuditInfo,
 ) -> Result<Json<EvaluateResponse>, ApiError> {
     let id = keyset_from_path(keyset_id, info)?;
@@ -573,7 +618,9 @@ async fn install_share(
 ) -> Response {
     let mut info = AuditInfo::new("install_share");
     info.required = true;
-    let result = install_inner(&state, &segment(keyset_id), &headers, body, &mut info).await;
+    let mut body = Some(body);
+    let result = install_inner(&state, &segment(keyset_id), &headers, &mut body, &mut info).await;
+    discard_unread(&state, &headers, body).await;
     finish(info, result)
 }
 
@@ -581,7 +628,7 @@ async fn install_inner(
     state: &Arc<State>,
     keyset_id: &str,
     headers: &HeaderMap,
-    body: Body,
+    body: &mut Option<Body>,
     info: &mut AuditInfo,
 ) -> Result<Response, ApiError> {
     let id = keyset_from_path(keyset_id, info)?;
@@ -652,9 +699,10 @@ async fn create_client(
 ) -> Response {
     let mut info = AuditInfo::new("create_client");
     info.required = true;
+    let mut body = Some(body);
     let result = async {
         require_admin(&state, &headers, &mut info)?;
-        let body = read_body(&state, &headers, body).await?;
+        let body = read_body(&state, &headers, &mut body).await?;
         let request: CreateClientRequest =
             parse_json(&body, "request body is not a valid create-client request")?;
         audit_preflight(&state).await?;
@@ -677,6 +725,7 @@ async fn create_client(
         ))
     }
     .await;
+    discard_unread(&state, &headers, body).await;
     finish(info, result)
 }
 
