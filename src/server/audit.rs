@@ -1,8 +1,8 @@
-//! The audit trail: one JSON line per request, appended to `DIR/audit.log`
-//! and echoed to stderr.
+//! The audit trail: one JSON line per authenticated request, appended to
+//! `DIR/audit.log` and echoed to stderr.
 //!
 //! docs/DESIGN.md section 4: every evaluation is an oracle query, so every
-//! request is audited, and a request that cannot be audited fails. The
+//! authenticated request is audited, and one that cannot be audited fails. The
 //! evaluate handler's answer is released only after its line is on disk
 //! (written and fdatasynced); see `routes::audit_layer`.
 //!

@@ -20,7 +20,9 @@
 //!                        public share, and this server's secret share
 //!   clients.toml         [[client]] name, token_sha256, keysets, revoked,
 //!                        created
-//!   audit.log            one JSON line per request (never a token or share)
+//!   audit.log            one JSON line per authenticated request, one
+//!                        summary line a minute for the rest (never a
+//!                        token or share)
 //! ```
 //!
 //! `server.toml` is written last, so its presence marks a complete
