@@ -87,6 +87,14 @@ fn measure(rt: &tokio::runtime::Runtime, dir: &std::path::Path, clients: usize) 
     if let Some(limits) = table.get_mut("limits").and_then(toml::Value::as_table_mut) {
         limits.insert("evaluate_per_second".into(), toml::Value::Float(1e9));
         limits.insert("evaluate_burst".into(), toml::Value::Integer(1_000_000_000));
+        limits.insert(
+            "evaluate_elements_per_second".into(),
+            toml::Value::Float(1e9),
+        );
+        limits.insert(
+            "evaluate_elements_burst".into(),
+            toml::Value::Integer(1_000_000_000),
+        );
     }
     if let Some(log) = table.get_mut("log").and_then(toml::Value::as_table_mut) {
         log.insert("stderr".into(), toml::Value::Boolean(false));

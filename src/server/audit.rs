@@ -1,17 +1,26 @@
-//! The audit trail: one JSON line per request, appended to `DIR/audit.log`
-//! and echoed to stderr.
+//! The audit trail: one JSON line per authenticated request, appended to
+//! `DIR/audit.log` and echoed to stderr.
 //!
 //! docs/DESIGN.md section 4: every evaluation is an oracle query, so every
-//! request is audited, and a request that cannot be audited fails. The
+//! authenticated request is audited, and one that cannot be audited fails. The
 //! evaluate handler's answer is released only after its line is on disk
 //! (written and fdatasynced); see `routes::audit_layer`.
 //!
 //! A line records who (client name, "admin" or "anonymous"), what (endpoint,
 //! keyset id, element count), the peer address and the outcome. It never
 //! holds a token, a share, or a blinded element.
+//!
+//! Requests that end without an authenticated principal (no token, an
+//! unknown or revoked one, health, metrics, unknown paths) get no line of
+//! their own: anyone can send them, so one synced line each would let
+//! anyone fill the disk. They are counted in an [`AnonymousTally`] and
+//! written as one summary line per interval (`server::serve` flushes it).
 
+use std::collections::BTreeMap;
 use std::io::Write;
+use std::net::IpAddr;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -109,6 +118,111 @@ impl AuditRecord<'_> {
     }
 }
 
+/// How many distinct source addresses one summary line names; the rest
+/// are counted together, so the tally's memory and the line stay bounded.
+const MAX_SUMMARY_PEERS: usize = 64;
+
+/// Unauthenticated requests since the last summary line.
+#[derive(Debug, Default)]
+pub struct AnonymousTally {
+    inner: Mutex<Option<Tally>>,
+}
+
+#[derive(Debug)]
+struct Tally {
+    since: String,
+    requests: u64,
+    by_endpoint: BTreeMap<&'static str, u64>,
+    by_outcome: BTreeMap<&'static str, u64>,
+    by_peer: BTreeMap<IpAddr, u64>,
+    other_peers: u64,
+    revoked: BTreeMap<String, u64>,
+}
+
+/// The summary line: the fields of a request line that still make sense
+/// in aggregate, plus counts.
+#[derive(Debug, Serialize)]
+struct SummaryRecord<'a> {
+    time: String,
+    client: &'static str,
+    summary: &'static str,
+    since: &'a str,
+    requests: u64,
+    endpoints: &'a BTreeMap<&'static str, u64>,
+    outcomes: &'a BTreeMap<&'static str, u64>,
+    peers: BTreeMap<String, u64>,
+    other_peers: u64,
+    revoked_clients: &'a BTreeMap<String, u64>,
+}
+
+impl AnonymousTally {
+    /// Counts one unauthenticated request. `revoked` names the client of a
+    /// revoked token, which is worth seeing (a cut-off machine still
+    /// trying); client names are bounded by the client list.
+    pub fn record(
+        &self,
+        endpoint: &'static str,
+        outcome: &'static str,
+        peer: Option<IpAddr>,
+        revoked: Option<&str>,
+    ) {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let tally = inner.get_or_insert_with(|| Tally {
+            since: now_rfc3339(),
+            requests: 0,
+            by_endpoint: BTreeMap::new(),
+            by_outcome: BTreeMap::new(),
+            by_peer: BTreeMap::new(),
+            other_peers: 0,
+            revoked: BTreeMap::new(),
+        });
+        tally.requests += 1;
+        *tally.by_endpoint.entry(endpoint).or_insert(0) += 1;
+        *tally.by_outcome.entry(outcome).or_insert(0) += 1;
+        match peer {
+            Some(ip)
+                if tally.by_peer.contains_key(&ip) || tally.by_peer.len() < MAX_SUMMARY_PEERS =>
+            {
+                *tally.by_peer.entry(ip).or_insert(0) += 1;
+            }
+            _ => tally.other_peers += 1,
+        }
+        if let Some(name) = revoked {
+            *tally.revoked.entry(name.to_string()).or_insert(0) += 1;
+        }
+    }
+
+    /// The summary line of everything counted since the last one, and a
+    /// fresh tally; `None` when nothing was counted.
+    pub fn take_line(&self) -> Option<String> {
+        let tally = self
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()?;
+        let record = SummaryRecord {
+            time: now_rfc3339(),
+            client: "anonymous",
+            summary: "unauthenticated",
+            since: &tally.since,
+            requests: tally.requests,
+            endpoints: &tally.by_endpoint,
+            outcomes: &tally.by_outcome,
+            peers: tally
+                .by_peer
+                .iter()
+                .map(|(ip, count)| (ip.to_string(), *count))
+                .collect(),
+            other_peers: tally.other_peers,
+            revoked_clients: &tally.revoked,
+        };
+        // Plain strings and numbers: serialising cannot fail in practice.
+        let mut line = serde_json::to_string(&record).ok()?;
+        line.push('\n');
+        Some(line)
+    }
+}
+
 /// Appends one line to `path` (a single `write` on an `O_APPEND` file, so
 /// concurrent lines never interleave), optionally fdatasyncs it, and echoes
 /// it to stderr when `echo` is set.
@@ -202,6 +316,35 @@ mod tests {
         assert_eq!(first["client"], "backup-\"host\"");
         assert_eq!(first["elements"], 3);
         assert_eq!(first["status"], 200);
+    }
+
+    #[test]
+    fn unauthenticated_requests_are_summarised_in_one_bounded_line() {
+        let tally = AnonymousTally::default();
+        assert!(tally.take_line().is_none());
+        let ip = |i: u32| Some(IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)));
+        for i in 0..100 {
+            tally.record("evaluate", "unauthorized", ip(i % 80), None);
+        }
+        tally.record("health", "ok", None, None);
+        tally.record("evaluate", "unauthorized", ip(1), Some("old-laptop"));
+        let line = tally.take_line().expect("a summary");
+        assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["client"], "anonymous");
+        assert_eq!(value["summary"], "unauthenticated");
+        assert_eq!(value["requests"], 102);
+        assert_eq!(value["endpoints"]["evaluate"], 101);
+        assert_eq!(value["outcomes"]["unauthorized"], 101);
+        assert_eq!(value["outcomes"]["ok"], 1);
+        let peers = value["peers"].as_object().unwrap();
+        assert_eq!(peers.len(), MAX_SUMMARY_PEERS);
+        assert_eq!(peers["10.0.0.1"], 3);
+        // 16 addresses beyond the cap sent one each; one had no address.
+        assert_eq!(value["other_peers"], 17);
+        assert_eq!(value["revoked_clients"]["old-laptop"], 1);
+        // Taking the line resets the tally.
+        assert!(tally.take_line().is_none());
     }
 
     #[test]

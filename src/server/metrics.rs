@@ -1,6 +1,7 @@
 //! Prometheus metrics (text exposition format 0.0.4) for `GET /metrics`:
-//! requests by endpoint and outcome, elements evaluated, and a histogram of
-//! evaluation time. Counts only; no client names, ids or keysets appear, so
+//! requests by endpoint and outcome, elements evaluated, a histogram of
+//! evaluation time, refusals by limit, open connections and evaluations in
+//! flight. Counts only; no client names, ids or keysets appear, so
 //! the endpoint can stay unauthenticated.
 
 use std::collections::BTreeMap;
@@ -23,17 +24,72 @@ pub fn outcome(status: StatusCode) -> &'static str {
         403 => "forbidden",
         404 => "not_found",
         405 => "method_not_allowed",
+        408 => "timeout",
         409 => "conflict",
         413 => "too_large",
         429 => "rate_limited",
-        402 | 406..=408 | 410..=412 | 414..=428 | 430..=499 => "client_error",
+        402 | 406 | 407 | 410..=412 | 414..=428 | 430..=499 => "client_error",
+        // Load shedding, not a fault: kept apart from "error" so alerts on
+        // errors do not fire on a busy server.
+        503 => "busy",
         _ => "error",
+    }
+}
+
+/// A limit that refused (or cut off) something; the `limit` label of
+/// `shardlock_limit_refusals_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// A client's evaluate request bucket was empty (429).
+    ClientRequests,
+    /// A client's element bucket could not pay for a batch (429).
+    ClientElements,
+    /// A source address sent too many unauthenticated requests (429).
+    Unauthenticated,
+    /// Every evaluation slot was busy (503).
+    Evaluations,
+    /// The connection cap was reached; the connection was closed at accept.
+    Connections,
+    /// A declared or actual body over the size limit (413).
+    BodySize,
+    /// A body that did not arrive within the body timeout (408).
+    BodyTimeout,
+    /// A connection that made no progress within the idle timeout.
+    IdleTimeout,
+}
+
+impl Limit {
+    const ALL: [Limit; 8] = [
+        Limit::ClientRequests,
+        Limit::ClientElements,
+        Limit::Unauthenticated,
+        Limit::Evaluations,
+        Limit::Connections,
+        Limit::BodySize,
+        Limit::BodyTimeout,
+        Limit::IdleTimeout,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Limit::ClientRequests => "client_requests",
+            Limit::ClientElements => "client_elements",
+            Limit::Unauthenticated => "unauthenticated",
+            Limit::Evaluations => "evaluations",
+            Limit::Connections => "connections",
+            Limit::BodySize => "body_size",
+            Limit::BodyTimeout => "body_timeout",
+            Limit::IdleTimeout => "idle_timeout",
+        }
     }
 }
 
 /// Server-wide counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
+    /// Refusals per [`Limit`], in `Limit::ALL` order.
+    refusals: [AtomicU64; Limit::ALL.len()],
+    open_connections: AtomicU64,
     requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     elements: AtomicU64,
     /// Cumulative counts per bucket, then +Inf.
@@ -50,6 +106,30 @@ impl Metrics {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *requests.entry((endpoint, outcome)).or_insert(0) += 1;
+    }
+
+    /// Counts one refusal by `limit`.
+    pub fn record_refusal(&self, limit: Limit) {
+        // `ALL` lists every variant, so the position is always found.
+        if let Some(i) = Limit::ALL.iter().position(|l| *l == limit) {
+            self.refusals[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A connection was accepted (and admitted by the cap).
+    pub fn connection_opened(&self) {
+        self.open_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An admitted connection ended.
+    pub fn connection_closed(&self) {
+        // Paired with `connection_opened` by a drop guard; saturate anyway
+        // so a bug cannot wrap the gauge.
+        let _ = self
+            .open_connections
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(1))
+            });
     }
 
     /// Counts one successful evaluation of `elements` elements.
@@ -71,9 +151,39 @@ impl Metrics {
         );
     }
 
-    /// The exposition text.
-    pub fn render(&self) -> String {
+    /// The exposition text; `evaluations_in_flight` comes from the
+    /// evaluation slots, which the limiter owns.
+    pub fn render(&self, evaluations_in_flight: usize) -> String {
         let mut out = String::new();
+        out.push_str(
+            "# HELP shardlock_limit_refusals_total Requests or connections refused by a limit.\n\
+             # TYPE shardlock_limit_refusals_total counter\n",
+        );
+        for (limit, counter) in Limit::ALL.iter().zip(&self.refusals) {
+            let _ = writeln!(
+                out,
+                "shardlock_limit_refusals_total{{limit=\"{}\"}} {}",
+                limit.label(),
+                counter.load(Ordering::Relaxed)
+            );
+        }
+        out.push_str(
+            "# HELP shardlock_open_connections Connections open now.\n\
+             # TYPE shardlock_open_connections gauge\n",
+        );
+        let _ = writeln!(
+            out,
+            "shardlock_open_connections {}",
+            self.open_connections.load(Ordering::Relaxed)
+        );
+        out.push_str(
+            "# HELP shardlock_evaluations_in_flight Evaluations computing now.\n\
+             # TYPE shardlock_evaluations_in_flight gauge\n",
+        );
+        let _ = writeln!(
+            out,
+            "shardlock_evaluations_in_flight {evaluations_in_flight}"
+        );
         out.push_str(
             "# HELP shardlock_requests_total Requests handled, by endpoint and outcome.\n",
         );
@@ -133,7 +243,16 @@ mod tests {
         metrics.record_request("evaluate", "ok");
         metrics.record_request("health", "ok");
         metrics.record_evaluation(50, Duration::from_millis(3));
-        let text = metrics.render();
+        metrics.record_refusal(Limit::ClientElements);
+        metrics.record_refusal(Limit::ClientElements);
+        metrics.connection_opened();
+        metrics.connection_opened();
+        metrics.connection_closed();
+        let text = metrics.render(3);
+        assert!(text.contains("shardlock_limit_refusals_total{limit=\"client_elements\"} 2"));
+        assert!(text.contains("shardlock_limit_refusals_total{limit=\"connections\"} 0"));
+        assert!(text.contains("shardlock_open_connections 1\n"));
+        assert!(text.contains("shardlock_evaluations_in_flight 3\n"));
         assert!(text.contains("shardlock_requests_total{endpoint=\"evaluate\",outcome=\"ok\"} 2"));
         assert!(text.contains("shardlock_evaluated_elements_total 50"));
         assert!(text.contains("shardlock_evaluation_seconds_bucket{le=\"0.001\"} 0"));
@@ -147,6 +266,8 @@ mod tests {
         assert_eq!(outcome(StatusCode::OK), "ok");
         assert_eq!(outcome(StatusCode::TOO_MANY_REQUESTS), "rate_limited");
         assert_eq!(outcome(StatusCode::PAYLOAD_TOO_LARGE), "too_large");
+        assert_eq!(outcome(StatusCode::REQUEST_TIMEOUT), "timeout");
+        assert_eq!(outcome(StatusCode::SERVICE_UNAVAILABLE), "busy");
         assert_eq!(outcome(StatusCode::INTERNAL_SERVER_ERROR), "error");
     }
 }

@@ -11,7 +11,7 @@
 //! ```text
 //! DIR/
 //!   server.toml          layout version, SHA-256 of the admin token,
-//!                        [limits] evaluate_per_second / evaluate_burst,
+//!                        [limits] rate limits, caps and timeouts,
 //!                        [log] stderr (echo audit lines to stderr)
 //!   tls/cert.pem         self-signed certificate (SANs: localhost,
 //!                        127.0.0.1, ::1 and the names given to init)
@@ -19,7 +19,9 @@
 //!   state.db             SQLite (WAL): installed keys (each with this
 //!                        server's secret share) and clients (name, token
 //!                        SHA-256, grants, revoked, created)
-//!   audit.log            one JSON line per request (never a token or share)
+//!   audit.log            one JSON line per authenticated request, one
+//!                        summary line a minute for the rest (never a
+//!                        token or share)
 //!   legacy-v1/           only after migrating a version 1 directory: its
 //!                        old keys/ and clients.toml, kept as a backup
 //! ```
@@ -34,6 +36,7 @@
 
 mod audit;
 mod auth;
+mod conn;
 mod metrics;
 mod ratelimit;
 mod routes;
@@ -59,6 +62,9 @@ use crate::protocol::Token;
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long a client gets to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the summary line of unauthenticated requests is written
+/// (docs/OPERATIONS.md section 6); also once at shutdown.
+const ANONYMOUS_AUDIT_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Errors of the server's life cycle (init, load, serve). Shown to the
 /// operator, never to clients.
@@ -245,21 +251,74 @@ async fn serve(
         shutdown.await;
         trigger.graceful_shutdown(Some(SHUTDOWN_GRACE));
     });
-    // TCP_NODELAY: answers are written as several small TLS records; with
-    // Nagle's algorithm against the client's delayed ACKs each request
-    // would stall ~40 ms.
+    let summaries = tokio::spawn(write_summaries(Arc::clone(&state)));
+    let limits = *state.limiter.limits();
+    // Connection cap and idle timeout under TLS, so they also bound
+    // connections that never finish a handshake or a TLS record.
     let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(
         axum_server::tls_rustls::RustlsConfig::from_config(config),
     )
     .handshake_timeout(HANDSHAKE_TIMEOUT)
-    .acceptor(axum_server::accept::NoDelayAcceptor::new());
-    let result = axum_server::from_tcp(listener)
+    .acceptor(conn::LimitAcceptor::new(Arc::clone(&state)));
+    let mut server = axum_server::from_tcp(listener)
         .acceptor(acceptor)
-        .handle(handle)
-        .serve(app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .handle(handle);
+    // hyper enforces the header timeout only with a timer, and
+    // axum-server sets none: without these lines a connection holding
+    // half-sent headers stays open forever. hyper starts the clock
+    // whenever it waits for a request head, so it also closes idle
+    // keep-alive connections after the same time.
+    server
+        .http_builder()
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let result = server
+        .serve(
+            app(Arc::clone(&state)).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
         .await;
     watcher.abort();
+    summaries.abort();
+    // What was tallied since the last interval is not lost at shutdown.
+    flush_summary(&state).await;
     result.map_err(|source| ServerError::Bind { addr, source })
+}
+
+/// Writes the summary line of unauthenticated requests every
+/// [`ANONYMOUS_AUDIT_INTERVAL`], while the server runs.
+async fn write_summaries(state: Arc<State>) {
+    let mut interval = tokio::time::interval(ANONYMOUS_AUDIT_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is immediate and there is nothing to write yet.
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        flush_summary(&state).await;
+    }
+}
+
+/// Writes the current summary line, if anything was tallied. Not synced
+/// and not fail-closed: these requests were answered without an audit
+/// requirement (docs/OPERATIONS.md section 6); a failure is reported on
+/// stderr like any audit failure.
+async fn flush_summary(state: &Arc<State>) {
+    let Some(line) = state.limiter.anonymous.take_line() else {
+        return;
+    };
+    let path = state.audit_path();
+    let echo = state.log_stderr();
+    let written =
+        tokio::task::spawn_blocking(move || audit::append_line(&path, &line, false, echo))
+            .await
+            .map_err(|_| std::io::Error::other("audit task failed"))
+            .and_then(|r| r);
+    if let Err(err) = written {
+        eprintln!(
+            "shardlock server: cannot write the audit log ({}): {err}",
+            state.audit_path().display()
+        );
+    }
 }
 
 /// Runs a server for the CLI (`shardlock server run --dir DIR --listen

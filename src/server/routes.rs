@@ -2,18 +2,27 @@
 //! middleware, and the mapping of failures to short JSON error bodies.
 //!
 //! Every handler attaches an [`AuditInfo`] to its response; the audit layer
-//! turns it into one audit line and a metrics sample. Error messages are
-//! fixed, short strings: no paths, no debug output, nothing from inside the
-//! server.
+//! turns it into one audit line (or, for requests without an authenticated
+//! principal, a count in the aggregate tally) and a metrics sample. Error
+//! messages are fixed, short strings: no paths, no debug output, nothing
+//! from inside the server.
+//!
+//! Handlers take the body unread and read it themselves, only after
+//! authentication, authorisation and the request rate limit passed
+//! (docs/FORMAT.md section 5 gives the order): an unauthenticated peer can
+//! make the server read nothing beyond the headers, a declared
+//! `Content-Length` over the limit is answered 413 without reading, and the
+//! body must arrive within the body timeout.
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State as Shared};
+use axum::body::{Body, HttpBody};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{ConnectInfo, Path, Request, State as Shared};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -25,7 +34,8 @@ use zeroize::Zeroize;
 
 use super::audit::{self, Actor, AuditInfo, AuditRecord};
 use super::auth::{bearer_token, generate_token, hash_token};
-use super::metrics::outcome;
+use super::metrics::{outcome, Limit};
+use super::ratelimit::ClientLimit;
 use super::state::{
     normalize_keyset_id, valid_client_name, validate_install, ClientChangeError, ClientError,
     ClientRecord, InstallError, InstallOutcome, Principal, State,
@@ -42,6 +52,8 @@ use crate::threshold::voprf::blind_evaluate_batch;
 struct ApiError {
     status: StatusCode,
     message: Cow<'static, str>,
+    /// Seconds for `Retry-After` on a 429 or 503 (1 when not given).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -49,7 +61,22 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    fn rate_limited(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate limit exceeded; retry later",
+            )
+        }
+    }
+
+    fn too_large() -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
     }
 
     fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
@@ -84,11 +111,15 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
-            // RFC 9110 section 10.2.3: the bucket refills within a second.
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        if self.status == StatusCode::TOO_MANY_REQUESTS
+            || self.status == StatusCode::SERVICE_UNAVAILABLE
+        {
+            // RFC 9110 section 10.2.3: when the bucket holds enough again
+            // (or, for a busy server, a second).
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(self.retry_after.unwrap_or(1)),
+            );
         }
         response
     }
@@ -116,7 +147,6 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/v1/admin/clients/{name}", delete(revoke_client))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             audit_layer,
@@ -124,29 +154,56 @@ pub fn router(state: Arc<State>) -> Router {
         .with_state(state)
 }
 
-/// Writes one audit line per request and counts it. When the handler marked
-/// its request as requiring an audit trail (every authenticated endpoint:
-/// evaluate, key info, admin), a successful answer is replaced by a 500 if
-/// the line cannot be written (docs/DESIGN.md section 4), so no oracle answer or
-/// admin result leaves the server unrecorded. Admin changes also check the
-/// log can be opened before changing anything; a change whose line then
-/// fails to write is already on disk, and the 500 tells the admin so.
+/// Writes one audit line per authenticated request and counts it. When the
+/// handler marked its request as requiring an audit trail (every
+/// authenticated endpoint: evaluate, key info, admin), a successful answer
+/// is replaced by a 500 if the line cannot be written (docs/DESIGN.md
+/// section 4), so no oracle answer or admin result leaves the server
+/// unrecorded. Admin changes also check the log can be opened before
+/// changing anything; a change whose line then fails to write is already on
+/// disk, and the 500 tells the admin so.
+///
+/// Requests that end without an authenticated principal are charged to
+/// their source address and tallied for the summary line instead; an
+/// address whose bucket is empty gets 429 before routing, unless the
+/// request carries a valid credential (so a client sharing an address with
+/// a noisy neighbour keeps working).
 async fn audit_layer(Shared(state): Shared<Arc<State>>, request: Request, next: Next) -> Response {
     let method = request.method().as_str().to_owned();
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.to_string());
+        .map(|info| info.0);
+    let ip = peer.map(|p| p.ip());
+    if let Some(refused) = ip.and_then(|ip| state.limiter.peer_exhausted(ip)) {
+        if !presents_valid_credential(&state, request.headers()) {
+            state.metrics.record_refusal(Limit::Unauthenticated);
+            let (parts, body) = request.into_parts();
+            discard_unread(&state, &parts.headers, Some(body)).await;
+            let response = ApiError::rate_limited(refused.retry_after).into_response();
+            return tally_unauthenticated(&state, "limited", response, ip, None);
+        }
+    }
     let mut response = next.run(request).await;
     let info = response
         .extensions_mut()
         .remove::<AuditInfo>()
         .unwrap_or_else(|| AuditInfo::new("unmatched"));
     let status = response.status();
+    match &info.actor {
+        Actor::Anonymous => {
+            return tally_unauthenticated(&state, info.endpoint, response, ip, None)
+        }
+        // A revoked token failed authentication like an unknown one.
+        Actor::Client(name) if status == StatusCode::UNAUTHORIZED => {
+            return tally_unauthenticated(&state, info.endpoint, response, ip, Some(name))
+        }
+        Actor::Admin | Actor::Client(_) => {}
+    }
     let line = AuditRecord {
         time: audit::now_rfc3339(),
         client: info.actor.label(),
-        peer,
+        peer: peer.map(|p| p.to_string()),
         method: &method,
         endpoint: info.endpoint,
         keyset: info.keyset.as_deref(),
@@ -174,6 +231,28 @@ async fn audit_layer(Shared(state): Shared<Arc<State>>, request: Request, next: 
     state
         .metrics
         .record_request(info.endpoint, outcome(response.status()));
+    response
+}
+
+/// Charges an unauthenticated request to its source address, counts it in
+/// the summary tally and the metrics, and passes its answer on. Nothing is
+/// written per request, so a flood cannot fill the disk.
+fn tally_unauthenticated(
+    state: &State,
+    endpoint: &'static str,
+    response: Response,
+    ip: Option<std::net::IpAddr>,
+    revoked: Option<&str>,
+) -> Response {
+    let outcome = outcome(response.status());
+    if let Some(ip) = ip {
+        state.limiter.charge_peer(ip);
+    }
+    state
+        .limiter
+        .anonymous
+        .record(endpoint, outcome, ip, revoked);
+    state.metrics.record_request(endpoint, outcome);
     response
 }
 
@@ -238,15 +317,115 @@ fn keyset_from_path(raw: &str, info: &mut AuditInfo) -> Result<String, ApiError>
     Ok(id)
 }
 
-/// The request body, or the right error for one over the limit.
-fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
-        } else {
-            ApiError::bad_request("unreadable request body")
+/// Whether the request's bearer token belongs to the admin or an active
+/// client. Only asked for addresses already over the unauthenticated limit.
+fn presents_valid_credential(state: &State, headers: &HeaderMap) -> bool {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    bearer_token(value).is_some_and(|token| {
+        matches!(
+            state.authenticate(token),
+            Some(Principal::Admin | Principal::Client { .. })
+        )
+    })
+}
+
+/// Why a body could not be collected.
+enum BodyError {
+    TooLarge,
+    Unreadable,
+}
+
+/// Reads the request body; call only once the request is authenticated
+/// and authorised. A declared `Content-Length` over [`MAX_BODY`] is
+/// answered 413 without reading a byte; otherwise the body is read up to
+/// [`MAX_BODY`] bytes (413 beyond) and must arrive within the body timeout
+/// (408). The buffer is allocated once for a declared length, so a body
+/// holding a secret share is not left behind in reallocated memory.
+async fn read_body(
+    state: &State,
+    headers: &HeaderMap,
+    body: &mut Option<Body>,
+) -> Result<Vec<u8>, ApiError> {
+    let declared = declared_length(headers);
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        state.metrics.record_refusal(Limit::BodySize);
+        return Err(ApiError::too_large());
+    }
+    // At most MAX_BODY by the check above.
+    let capacity = declared.map_or(0, |n| usize::try_from(n).unwrap_or(0));
+    let body = body
+        .take()
+        .ok_or(ApiError::bad_request("unreadable request body"))?;
+    let timeout = state.limiter.limits().body_timeout;
+    match tokio::time::timeout(timeout, collect_body(body, capacity)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(BodyError::TooLarge)) => {
+            state.metrics.record_refusal(Limit::BodySize);
+            Err(ApiError::too_large())
+        }
+        Ok(Err(BodyError::Unreadable)) => Err(ApiError::bad_request("unreadable request body")),
+        Err(_) => {
+            state.metrics.record_refusal(Limit::BodyTimeout);
+            Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request body not received in time",
+            ))
+        }
+    }
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// Reads and drops the body of a request refused before its body was
+/// read, if it is within the size limit. Closing a connection with unread
+/// request bytes makes the kernel reset it, which can destroy the answer
+/// before the client reads it: a client with a wrong token would see a
+/// network error instead of its 401. Bounded by [`MAX_BODY`] and the body
+/// timeout; a declared body over the limit is not read at all.
+async fn discard_unread(state: &State, headers: &HeaderMap, body: Option<Body>) {
+    let Some(mut body) = body else {
+        return;
+    };
+    if declared_length(headers).is_some_and(|n| n > MAX_BODY as u64) {
+        return;
+    }
+    let timeout = state.limiter.limits().body_timeout;
+    let _ = tokio::time::timeout(timeout, async move {
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) =
+            std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
+        {
+            if let Ok(data) = frame.into_data() {
+                seen = seen.saturating_add(data.len());
+                if seen > MAX_BODY {
+                    return;
+                }
+            }
         }
     })
+    .await;
+}
+
+async fn collect_body(mut body: Body, capacity: usize) -> Result<Vec<u8>, BodyError> {
+    let mut out = Vec::with_capacity(capacity);
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame.map_err(|_| BodyError::Unreadable)?;
+        // Trailers carry nothing this protocol uses.
+        if let Ok(data) = frame.into_data() {
+            if out.len().saturating_add(data.len()) > MAX_BODY {
+                return Err(BodyError::TooLarge);
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out)
 }
 
 fn parse_json<T: DeserializeOwned>(body: &[u8], what: &'static str) -> Result<T, ApiError> {
@@ -271,7 +450,7 @@ async fn metrics(Shared(state): Shared<Arc<State>>) -> Response {
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
             )],
-            state.metrics.render(),
+            state.metrics.render(state.limiter.evaluations_in_flight()),
         )),
     )
 }
@@ -319,11 +498,13 @@ async fn evaluate(
     Shared(state): Shared<Arc<State>>,
     keyset_id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let mut info = AuditInfo::new("evaluate");
     info.required = true;
-    let result = evaluate_inner(&state, &segment(keyset_id), &headers, body, &mut info).await;
+    let mut body = Some(body);
+    let result = evaluate_inner(&state, &segment(keyset_id), &headers, &mut body, &mut info).await;
+    discard_unread(&state, &headers, body).await;
     finish(info, result)
 }
 
@@ -331,7 +512,7 @@ async fn evaluate_inner(
     state: &Arc<State>,
     keyset_id: &str,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: &mut Option<Body>,
     info: &mut AuditInfo,
 ) -> Result<Json<EvaluateResponse>, ApiError> {
     let id = keyset_from_path(keyset_id, info)?;
@@ -348,13 +529,15 @@ async fn evaluate_inner(
             ))
         }
     };
-    if !state.limiter.allow(&name) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate limit exceeded; retry later",
-        ));
+    // Before the body: a client over its limit costs no body read.
+    if let Err((limit, refused)) = state.limiter.admit_request(&name) {
+        state.metrics.record_refusal(match limit {
+            ClientLimit::Requests => Limit::ClientRequests,
+            ClientLimit::Elements => Limit::ClientElements,
+        });
+        return Err(ApiError::rate_limited(refused.retry_after));
     }
-    let body = body_bytes(body)?;
+    let body = read_body(state, headers, body).await?;
     let request: EvaluateRequest =
         parse_json(&body, "request body is not a valid evaluate request")?;
     let count = request.blinded.len();
@@ -377,14 +560,37 @@ async fn evaluate_inner(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // docs/DESIGN.md section 4: the oracle rate is counted in elements,
+    // each of which unwraps one file key. Charged once the batch is known
+    // to be well-formed, so a malformed request costs no elements.
+    state
+        .limiter
+        .charge_elements(&name, count)
+        .map_err(|refused| {
+            state.metrics.record_refusal(Limit::ClientElements);
+            ApiError::rate_limited(refused.retry_after)
+        })?;
     let key = state
         .key(&id)
         .ok_or(ApiError::new(StatusCode::NOT_FOUND, "keyset not installed"))?;
+    // A bounded number of evaluations compute at once; beyond it the
+    // client is told to come back (or ask another server) instead of
+    // queueing work the blocking pool cannot absorb.
+    let Some(slot) = state.limiter.evaluation_slot() else {
+        state.metrics.record_refusal(Limit::Evaluations);
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server busy; retry later",
+        ));
+    };
 
     // Scalar multiplications and the proof take milliseconds per batch:
     // off the async workers so slow batches do not stall other requests.
+    // The slot moves into the task, so it is held until the computation
+    // ends even if the client goes away meanwhile.
     let started = Instant::now();
     let computed = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let share = key.share();
         let public_share = key
             .keyset()
@@ -408,11 +614,13 @@ async fn install_share(
     Shared(state): Shared<Arc<State>>,
     keyset_id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let mut info = AuditInfo::new("install_share");
     info.required = true;
-    let result = install_inner(&state, &segment(keyset_id), &headers, body, &mut info).await;
+    let mut body = Some(body);
+    let result = install_inner(&state, &segment(keyset_id), &headers, &mut body, &mut info).await;
+    discard_unread(&state, &headers, body).await;
     finish(info, result)
 }
 
@@ -420,18 +628,13 @@ async fn install_inner(
     state: &Arc<State>,
     keyset_id: &str,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: &mut Option<Body>,
     info: &mut AuditInfo,
 ) -> Result<Response, ApiError> {
     let id = keyset_from_path(keyset_id, info)?;
     require_admin(state, headers, info)?;
-    let body = body_bytes(body)?;
-    // The body holds a secret share: parse from a copy we can wipe, and wipe
-    // the original buffer too when we own it outright.
-    let mut raw = zeroize::Zeroizing::new(body.to_vec());
-    if let Ok(mut owned) = body.try_into_mut() {
-        owned.as_mut().zeroize();
-    }
+    // The body holds a secret share: wiped when dropped.
+    let mut raw = zeroize::Zeroizing::new(read_body(state, headers, body).await?);
     let mut request: InstallShareRequest =
         parse_json(&raw, "request body is not a valid install-share request")?;
     raw.zeroize();
@@ -492,13 +695,14 @@ fn client_error(err: ClientChangeError) -> ApiError {
 async fn create_client(
     Shared(state): Shared<Arc<State>>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let mut info = AuditInfo::new("create_client");
     info.required = true;
+    let mut body = Some(body);
     let result = async {
         require_admin(&state, &headers, &mut info)?;
-        let body = body_bytes(body)?;
+        let body = read_body(&state, &headers, &mut body).await?;
         let request: CreateClientRequest =
             parse_json(&body, "request body is not a valid create-client request")?;
         audit_preflight(&state).await?;
@@ -521,6 +725,7 @@ async fn create_client(
         ))
     }
     .await;
+    discard_unread(&state, &headers, body).await;
     finish(info, result)
 }
 

@@ -3,6 +3,7 @@
 
 mod cli;
 mod docs;
+mod limits;
 mod network;
 mod support;
 mod tree;

@@ -146,22 +146,36 @@ impl Node {
 /// Initialises a state dir; `limits` (evaluate requests per second, burst)
 /// replace the defaults in `server.toml` when given.
 pub fn init_dir(dir: &Path, limits: Option<(f64, u32)>) -> (server::InitReport, Arc<State>) {
+    let settings: Vec<(&str, toml::Value)> = match limits {
+        Some((per_second, burst)) => vec![
+            ("evaluate_per_second", toml::Value::Float(per_second)),
+            ("evaluate_burst", toml::Value::Integer(i64::from(burst))),
+        ],
+        None => Vec::new(),
+    };
+    init_dir_with(dir, &settings)
+}
+
+/// Initialises a state dir with the given `[limits]` keys of `server.toml`
+/// replaced.
+pub fn init_dir_with(
+    dir: &Path,
+    limits: &[(&str, toml::Value)],
+) -> (server::InitReport, Arc<State>) {
     let report = server::init(dir, &[]).expect("init");
     let path = dir.join("server.toml");
     let mut text = std::fs::read_to_string(&path).expect("server.toml");
     // Keep test output quiet: audit lines go to the file only.
     text = text.replace("stderr = true", "stderr = false");
-    if let Some((per_second, burst)) = limits {
+    if !limits.is_empty() {
         let mut table: toml::Table = text.parse().expect("server.toml parses");
-        let limits = table
+        let section = table
             .get_mut("limits")
             .and_then(toml::Value::as_table_mut)
             .expect("[limits]");
-        limits.insert("evaluate_per_second".into(), toml::Value::Float(per_second));
-        limits.insert(
-            "evaluate_burst".into(),
-            toml::Value::Integer(i64::from(burst)),
-        );
+        for (key, value) in limits {
+            section.insert((*key).into(), value.clone());
+        }
         text = toml::to_string(&table).expect("server.toml");
     }
     std::fs::write(&path, text).expect("server.toml");
@@ -186,6 +200,18 @@ impl Cluster {
 
     /// A cluster whose servers use the given evaluate rate limits.
     pub fn with_limits(threshold: u16, n: u16, limits: Option<(f64, u32)>) -> Self {
+        let settings: Vec<(&str, toml::Value)> = match limits {
+            Some((per_second, burst)) => vec![
+                ("evaluate_per_second", toml::Value::Float(per_second)),
+                ("evaluate_burst", toml::Value::Integer(i64::from(burst))),
+            ],
+            None => Vec::new(),
+        };
+        Self::with_settings(threshold, n, &settings)
+    }
+
+    /// A cluster whose servers have these `[limits]` keys in `server.toml`.
+    pub fn with_settings(threshold: u16, n: u16, limits: &[(&str, toml::Value)]) -> Self {
         let rt = runtime();
         let tmp = tempfile::tempdir().expect("tempdir");
         let ids: Vec<u16> = (1..=n).collect();
@@ -194,7 +220,7 @@ impl Cluster {
         let mut nodes = Vec::new();
         for (participant, share) in ids.iter().zip(&shares) {
             let dir = tmp.path().join(format!("node{participant}"));
-            let (report, state) = init_dir(&dir, limits);
+            let (report, state) = init_dir_with(&dir, limits);
             let running = start_https(&rt, Arc::clone(&state));
             let admin = AdminClient::new(
                 &running.url,
@@ -358,4 +384,92 @@ pub fn start_fake(rt: &tokio::runtime::Runtime, share: SecretShare, lie: Lie) ->
         fingerprint,
         shutdown: Some(tx),
     }
+}
+
+/// Accepts exactly the server certificate whose SHA-256 is pinned, so tests
+/// can speak raw HTTP/1.1 over real TLS (half-sent headers and the like).
+#[derive(Debug)]
+struct PinOnly([u8; 32]);
+
+impl rustls::client::danger::ServerCertVerifier for PinOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        let seen: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();
+        if seen == self.0 {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General("pin mismatch".into()))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &rustls::crypto::ring::default_provider().signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &rustls::crypto::ring::default_provider().signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// A raw TLS connection to a test server (loopback only).
+pub type RawTls = rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>;
+
+/// Opens a TLS connection to `node` with the handshake completed and
+/// reads bounded by `read_timeout`.
+pub fn raw_tls(node: &Node, read_timeout: std::time::Duration) -> RawTls {
+    let addr = node
+        .url()
+        .strip_prefix("https://")
+        .expect("https url")
+        .to_string();
+    assert!(addr.starts_with("127.0.0.1:"), "tests only dial loopback");
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .dangerous()
+    .with_custom_certificate_verifier(Arc::new(PinOnly(node.fingerprint)))
+    .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let conn = rustls::ClientConnection::new(Arc::new(config), name).expect("tls client");
+    let tcp = std::net::TcpStream::connect(&addr).expect("connect");
+    tcp.set_read_timeout(Some(read_timeout)).expect("timeout");
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock).expect("TLS handshake");
+    }
+    tls
 }

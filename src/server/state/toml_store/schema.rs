@@ -14,8 +14,8 @@ use crate::encoding::b64;
 use crate::encoding::{hex, parse_hex32};
 #[cfg(test)]
 use crate::protocol::b64_element;
-use crate::protocol::{InstallShareRequest, PublicShare};
-use crate::server::ratelimit::Limits;
+use crate::protocol::{InstallShareRequest, PublicShare, MAX_BATCH};
+use crate::server::ratelimit::{Limits, Rate};
 use crate::server::state::{
     normalize_keyset_id, valid_client_name, validate_install, ClientRecord, InstallError,
     InstalledKey, Settings,
@@ -29,7 +29,7 @@ pub(super) struct ServerFile {
     version: u32,
     /// SHA-256 of the admin token, hex.
     admin_token_sha256: String,
-    /// Evaluate rate limits per client.
+    /// Rate limits, caps and timeouts.
     #[serde(default)]
     limits: LimitsFile,
     /// Logging.
@@ -55,51 +55,110 @@ impl ServerFile {
         }
         let admin_hash = parse_hex32(&self.admin_token_sha256)
             .ok_or("admin_token_sha256 is not 64 hex digits")?;
-        let limits = &self.limits;
-        if !(limits.evaluate_per_second.is_finite() && limits.evaluate_per_second > 0.0)
-            || limits.evaluate_burst == 0
-        {
-            return Err(
-                "limits must be positive (evaluate_per_second > 0, evaluate_burst >= 1)".into(),
-            );
-        }
+        let limits = self.limits.to_limits()?;
         Ok(Settings {
             admin_hash,
-            limits: Limits {
-                per_second: limits.evaluate_per_second,
-                burst: f64::from(limits.evaluate_burst),
-            },
+            limits,
             log_stderr: self.log.stderr,
         })
     }
 }
 
-/// `[limits]` of `server.toml`.
+/// `[limits]` of `server.toml`. Every key is optional; the defaults are
+/// `Limits::default()` (docs/OPERATIONS.md section 5). `evaluate_per_second`
+/// and `evaluate_burst` keep their old meaning (requests per client); the
+/// element limit is new and applies on top of them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 struct LimitsFile {
-    /// Sustained evaluate requests per second per client.
-    #[serde(default = "default_per_second")]
     evaluate_per_second: f64,
-    /// Burst of evaluate requests per client.
-    #[serde(default = "default_burst")]
     evaluate_burst: u32,
-}
-
-fn default_per_second() -> f64 {
-    20.0
-}
-
-fn default_burst() -> u32 {
-    40
+    evaluate_elements_per_second: f64,
+    evaluate_elements_burst: u32,
+    unauthenticated_per_second: f64,
+    unauthenticated_burst: u32,
+    max_connections: u32,
+    max_inflight_evaluations: u32,
+    header_timeout_seconds: f64,
+    body_timeout_seconds: f64,
+    idle_timeout_seconds: f64,
 }
 
 impl Default for LimitsFile {
     fn default() -> Self {
+        let d = Limits::default();
+        // The defaults are small whole numbers: exact in u32.
         Self {
-            evaluate_per_second: default_per_second(),
-            evaluate_burst: default_burst(),
+            evaluate_per_second: d.requests.per_second,
+            evaluate_burst: d.requests.burst as u32,
+            evaluate_elements_per_second: d.elements.per_second,
+            evaluate_elements_burst: d.elements.burst as u32,
+            unauthenticated_per_second: d.unauthenticated.per_second,
+            unauthenticated_burst: d.unauthenticated.burst as u32,
+            max_connections: d.max_connections as u32,
+            max_inflight_evaluations: d.max_evaluations as u32,
+            header_timeout_seconds: d.header_timeout.as_secs_f64(),
+            body_timeout_seconds: d.body_timeout.as_secs_f64(),
+            idle_timeout_seconds: d.idle_timeout.as_secs_f64(),
         }
+    }
+}
+
+impl LimitsFile {
+    fn to_limits(&self) -> Result<Limits, String> {
+        let rate = |name: &str, per_second: f64, burst: u32, min_burst: u32| {
+            if !(per_second.is_finite() && per_second > 0.0) {
+                return Err(format!(
+                    "limits: {name}_per_second must be a positive number"
+                ));
+            }
+            if burst < min_burst {
+                return Err(format!("limits: {name}_burst must be at least {min_burst}"));
+            }
+            Ok(Rate {
+                per_second,
+                burst: f64::from(burst),
+            })
+        };
+        // One day at most: longer is a mistake, and from_secs_f64 must not
+        // see huge or negative values.
+        let seconds = |name: &str, value: f64| {
+            if value.is_finite() && value > 0.0 && value <= 86_400.0 {
+                Ok(std::time::Duration::from_secs_f64(value))
+            } else {
+                Err(format!(
+                    "limits: {name}_seconds must be > 0 and at most 86400"
+                ))
+            }
+        };
+        let count = |name: &str, value: u32| {
+            usize::try_from(value)
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| format!("limits: {name} must be at least 1"))
+        };
+        // A full batch must fit the element bucket, or it could never pass.
+        let max_batch = u32::try_from(MAX_BATCH).unwrap_or(u32::MAX);
+        Ok(Limits {
+            requests: rate("evaluate", self.evaluate_per_second, self.evaluate_burst, 1)?,
+            elements: rate(
+                "evaluate_elements",
+                self.evaluate_elements_per_second,
+                self.evaluate_elements_burst,
+                max_batch,
+            )?,
+            unauthenticated: rate(
+                "unauthenticated",
+                self.unauthenticated_per_second,
+                self.unauthenticated_burst,
+                1,
+            )?,
+            max_connections: count("max_connections", self.max_connections)?,
+            max_evaluations: count("max_inflight_evaluations", self.max_inflight_evaluations)?,
+            header_timeout: seconds("header_timeout", self.header_timeout_seconds)?,
+            body_timeout: seconds("body_timeout", self.body_timeout_seconds)?,
+            idle_timeout: seconds("idle_timeout", self.idle_timeout_seconds)?,
+        })
     }
 }
 
