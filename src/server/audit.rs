@@ -223,6 +223,29 @@ impl AnonymousTally {
     }
 }
 
+/// Appends `line` to the state's audit log on a blocking thread (synced
+/// when `sync`); a failure is reported on stderr and returned, so the
+/// caller decides whether the request it records may still be answered.
+pub(crate) async fn write_line(
+    state: &crate::server::State,
+    line: String,
+    sync: bool,
+) -> std::io::Result<()> {
+    let path = state.audit_path();
+    let echo = state.log_stderr();
+    let written = tokio::task::spawn_blocking(move || append_line(&path, &line, sync, echo))
+        .await
+        .map_err(|_| std::io::Error::other("audit task failed"))
+        .and_then(|r| r);
+    if let Err(err) = &written {
+        eprintln!(
+            "shardlock server: cannot write the audit log ({}): {err}",
+            state.audit_path().display()
+        );
+    }
+    written
+}
+
 /// Appends one line to `path` (a single `write` on an `O_APPEND` file, so
 /// concurrent lines never interleave), optionally fdatasyncs it, and echoes
 /// it to stderr when `echo` is set.

@@ -306,19 +306,8 @@ async fn flush_summary(state: &Arc<State>) {
     let Some(line) = state.limiter.anonymous.take_line() else {
         return;
     };
-    let path = state.audit_path();
-    let echo = state.log_stderr();
-    let written =
-        tokio::task::spawn_blocking(move || audit::append_line(&path, &line, false, echo))
-            .await
-            .map_err(|_| std::io::Error::other("audit task failed"))
-            .and_then(|r| r);
-    if let Err(err) = written {
-        eprintln!(
-            "shardlock server: cannot write the audit log ({}): {err}",
-            state.audit_path().display()
-        );
-    }
+    // Reported on stderr by write_line; nothing waits on this line.
+    let _ = audit::write_line(state, line, false).await;
 }
 
 /// Runs a server for the CLI (`shardlock server run --dir DIR --listen

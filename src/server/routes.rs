@@ -212,18 +212,8 @@ async fn audit_layer(Shared(state): Shared<Arc<State>>, request: Request, next: 
         outcome: outcome(status),
     }
     .to_line();
-    let path = state.audit_path();
-    let echo = state.log_stderr();
-    let sync = info.required;
-    let written = tokio::task::spawn_blocking(move || audit::append_line(&path, &line, sync, echo))
-        .await
-        .map_err(|_| std::io::Error::other("audit task failed"))
-        .and_then(|r| r);
-    if let Err(err) = written {
-        eprintln!(
-            "shardlock server: cannot write the audit log ({}): {err}",
-            state.audit_path().display()
-        );
+    let written = audit::write_line(&state, line, info.required).await;
+    if written.is_err() {
         if info.required && status.is_success() {
             response = ApiError::internal("the request could not be audited").into_response();
         }
