@@ -213,10 +213,8 @@ async fn audit_layer(Shared(state): Shared<Arc<State>>, request: Request, next: 
     }
     .to_line();
     let written = audit::write_line(&state, line, info.required).await;
-    if written.is_err() {
-        if info.required && status.is_success() {
-            response = ApiError::internal("the request could not be audited").into_response();
-        }
+    if written.is_err() && info.required && status.is_success() {
+        response = ApiError::internal("the request could not be audited").into_response();
     }
     state
         .metrics
