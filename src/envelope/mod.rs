@@ -6,7 +6,7 @@
 //! business ([`keywrap::unwrap_batch`]), so folders can batch it.
 //!
 //! Only `Read`/`Write` here: temp files, fsync and renames belong to the
-//! client's use cases and [`crate::durable`].
+//! client's use cases and the crate's durable-write module.
 
 use std::io::{self, BufWriter, Read, Write};
 

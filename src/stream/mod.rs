@@ -14,12 +14,14 @@
 //! ```
 //!
 //! This module does no I/O beyond the `Read`/`Write`/`Seek` it is handed.
-//! Three ways in:
-//! - [`EncryptWriter`] / [`DecryptReader`]: streaming, bounded memory.
-//! - [`SeekableDecryptor`]: random access by chunk index or byte range; the
-//!   message length is authenticated (final chunk decrypted) before any read.
+//! The ways in:
+//! - [`EncryptReader`] / [`DecryptReader`]: streaming, bounded memory (and,
+//!   for tests and the `testkit` feature, `EncryptWriter`).
+//! - `SeekableDecryptor` (tests and `testkit`): random access by chunk
+//!   index or byte range; the message length is authenticated (final chunk
+//!   decrypted) before any read.
 //! - [`StreamKey`]: per-chunk seal/open for callers that parallelise chunks.
-//! - [`pipeline`]: one stream sealed or opened on every core.
+//! - `pipeline` (crate-internal): one stream sealed or opened on every core.
 
 use std::fmt;
 use std::io::{self, Read};

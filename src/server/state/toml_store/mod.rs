@@ -37,7 +37,7 @@ pub(crate) struct TomlStore {
 }
 
 impl TomlStore {
-    /// The store in `dir`; nothing is read until [`TomlStore::load`].
+    /// The store in `dir`; nothing is read until [`TomlStore::load_files`].
     pub(crate) fn open(dir: &Path) -> Self {
         Self {
             dir: dir.to_path_buf(),
