@@ -197,6 +197,7 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a server state directory: TLS key and certificate, admin credential')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Serve HTTPS from a state directory until SIGINT/SIGTERM')
+            [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Check the audit log''s hash chain')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -227,9 +228,47 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'shardlock;server;audit' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Verify that no audit record was removed, altered, inserted or reordered, and print the chain''s head to keep elsewhere')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'shardlock;server;audit;verify' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'State directory made by `server init` (its audit.log is checked)')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'An audit log file to check instead (e.g. a shipped copy)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'shardlock;server;audit;help' {
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Verify that no audit record was removed, altered, inserted or reordered, and print the chain''s head to keep elsewhere')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'shardlock;server;audit;help;verify' {
+            break
+        }
+        'shardlock;server;audit;help;help' {
+            break
+        }
         'shardlock;server;help' {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a server state directory: TLS key and certificate, admin credential')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Serve HTTPS from a state directory until SIGINT/SIGTERM')
+            [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Check the audit log''s hash chain')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -237,6 +276,13 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             break
         }
         'shardlock;server;help;run' {
+            break
+        }
+        'shardlock;server;help;audit' {
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Verify that no audit record was removed, altered, inserted or reordered, and print the chain''s head to keep elsewhere')
+            break
+        }
+        'shardlock;server;help;audit;verify' {
             break
         }
         'shardlock;server;help;help' {
@@ -323,12 +369,20 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
         'shardlock;help;server' {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a server state directory: TLS key and certificate, admin credential')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Serve HTTPS from a state directory until SIGINT/SIGTERM')
+            [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Check the audit log''s hash chain')
             break
         }
         'shardlock;help;server;init' {
             break
         }
         'shardlock;help;server;run' {
+            break
+        }
+        'shardlock;help;server;audit' {
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Verify that no audit record was removed, altered, inserted or reordered, and print the chain''s head to keep elsewhere')
+            break
+        }
+        'shardlock;help;server;audit;verify' {
             break
         }
         'shardlock;help;dev-cluster' {

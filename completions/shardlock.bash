@@ -85,11 +85,17 @@ _shardlock() {
             shardlock__subcmd__help__subcmd__keyset,revoke-client)
                 cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__revoke__subcmd__client"
                 ;;
+            shardlock__subcmd__help__subcmd__server,audit)
+                cmd="shardlock__subcmd__help__subcmd__server__subcmd__audit"
+                ;;
             shardlock__subcmd__help__subcmd__server,init)
                 cmd="shardlock__subcmd__help__subcmd__server__subcmd__init"
                 ;;
             shardlock__subcmd__help__subcmd__server,run)
                 cmd="shardlock__subcmd__help__subcmd__server__subcmd__run"
+                ;;
+            shardlock__subcmd__help__subcmd__server__subcmd__audit,verify)
+                cmd="shardlock__subcmd__help__subcmd__server__subcmd__audit__subcmd__verify"
                 ;;
             shardlock__subcmd__keyset,create)
                 cmd="shardlock__subcmd__keyset__subcmd__create"
@@ -115,6 +121,9 @@ _shardlock() {
             shardlock__subcmd__keyset__subcmd__help,revoke-client)
                 cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__revoke__subcmd__client"
                 ;;
+            shardlock__subcmd__server,audit)
+                cmd="shardlock__subcmd__server__subcmd__audit"
+                ;;
             shardlock__subcmd__server,help)
                 cmd="shardlock__subcmd__server__subcmd__help"
                 ;;
@@ -124,6 +133,21 @@ _shardlock() {
             shardlock__subcmd__server,run)
                 cmd="shardlock__subcmd__server__subcmd__run"
                 ;;
+            shardlock__subcmd__server__subcmd__audit,help)
+                cmd="shardlock__subcmd__server__subcmd__audit__subcmd__help"
+                ;;
+            shardlock__subcmd__server__subcmd__audit,verify)
+                cmd="shardlock__subcmd__server__subcmd__audit__subcmd__verify"
+                ;;
+            shardlock__subcmd__server__subcmd__audit__subcmd__help,help)
+                cmd="shardlock__subcmd__server__subcmd__audit__subcmd__help__subcmd__help"
+                ;;
+            shardlock__subcmd__server__subcmd__audit__subcmd__help,verify)
+                cmd="shardlock__subcmd__server__subcmd__audit__subcmd__help__subcmd__verify"
+                ;;
+            shardlock__subcmd__server__subcmd__help,audit)
+                cmd="shardlock__subcmd__server__subcmd__help__subcmd__audit"
+                ;;
             shardlock__subcmd__server__subcmd__help,help)
                 cmd="shardlock__subcmd__server__subcmd__help__subcmd__help"
                 ;;
@@ -132,6 +156,9 @@ _shardlock() {
                 ;;
             shardlock__subcmd__server__subcmd__help,run)
                 cmd="shardlock__subcmd__server__subcmd__help__subcmd__run"
+                ;;
+            shardlock__subcmd__server__subcmd__help__subcmd__audit,verify)
+                cmd="shardlock__subcmd__server__subcmd__help__subcmd__audit__subcmd__verify"
                 ;;
             *)
                 ;;
@@ -508,8 +535,36 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__help__subcmd__server)
-            opts="init run"
+            opts="init run audit"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__help__subcmd__server__subcmd__audit)
+            opts="verify"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__help__subcmd__server__subcmd__audit__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -800,7 +855,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__server)
-            opts="-q -j -h --config --allow-http --quiet --jobs --help init run help"
+            opts="-q -j -h --config --allow-http --quiet --jobs --help init run audit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -825,9 +880,139 @@ _shardlock() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        shardlock__subcmd__server__subcmd__help)
-            opts="init run help"
+        shardlock__subcmd__server__subcmd__audit)
+            opts="-q -j -h --config --allow-http --quiet --jobs --help verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__server__subcmd__audit__subcmd__help)
+            opts="verify help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__server__subcmd__audit__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__server__subcmd__audit__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__server__subcmd__audit__subcmd__verify)
+            opts="-q -j -h --dir --file --config --allow-http --quiet --jobs --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__server__subcmd__help)
+            opts="init run audit help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__server__subcmd__help__subcmd__audit)
+            opts="verify"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__server__subcmd__help__subcmd__audit__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

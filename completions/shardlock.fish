@@ -109,14 +109,15 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_s
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the configured keysets'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from help" -f -a "revoke-client" -d 'Revoke a client\'s token at every server of a keyset (cutting it off needs n - t + 1 of them)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -s h -l help -d 'Print help'
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -f -a "init" -d 'Create a server state directory: TLS key and certificate, admin credential'
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -f -a "run" -d 'Serve HTTPS from a state directory until SIGINT/SIGTERM'
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -f -a "init" -d 'Create a server state directory: TLS key and certificate, admin credential'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -f -a "run" -d 'Serve HTTPS from a state directory until SIGINT/SIGTERM'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -f -a "audit" -d 'Check the audit log\'s hash chain'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l dir -d 'State directory to create' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l name -d 'Extra DNS name or IP address for the certificate (repeatable)' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
@@ -132,8 +133,16 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_s
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Verify that no audit record was removed, altered, inserted or reordered, and print the chain\'s head to keep elsewhere'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create a server state directory: TLS key and certificate, admin credential'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "run" -d 'Serve HTTPS from a state directory until SIGINT/SIGTERM'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "audit" -d 'Check the audit log\'s hash chain'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -l dir -d 'Directory for the nodes\' state and the generated config.toml' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -l nodes -d 'Number of key-share servers' -r
@@ -170,3 +179,4 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_see
 complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from keyset" -f -a "revoke-client" -d 'Revoke a client\'s token at every server of a keyset (cutting it off needs n - t + 1 of them)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "init" -d 'Create a server state directory: TLS key and certificate, admin credential'
 complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "run" -d 'Serve HTTPS from a state directory until SIGINT/SIGTERM'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "audit" -d 'Check the audit log\'s hash chain'

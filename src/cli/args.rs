@@ -222,6 +222,27 @@ pub enum ServerCommand {
     Init(ServerInitArgs),
     /// Serve HTTPS from a state directory until SIGINT/SIGTERM
     Run(ServerRunArgs),
+    /// Check the audit log's hash chain
+    #[command(subcommand)]
+    Audit(ServerAuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServerAuditCommand {
+    /// Verify that no audit record was removed, altered, inserted or
+    /// reordered, and print the chain's head to keep elsewhere
+    Verify(ServerAuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServerAuditVerifyArgs {
+    /// State directory made by `server init` (its audit.log is checked)
+    #[arg(long, value_name = "DIR", conflicts_with = "file")]
+    pub dir: Option<PathBuf>,
+
+    /// An audit log file to check instead (e.g. a shipped copy)
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

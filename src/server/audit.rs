@@ -1,5 +1,6 @@
 //! The audit trail: one JSON line per authenticated request, appended to
-//! `DIR/audit.log` and echoed to stderr.
+//! `DIR/audit.log` as a hash chain ([`crate::server::audit_chain`]) and
+//! echoed to stderr.
 //!
 //! docs/DESIGN.md section 4: every evaluation is an oracle query, so every
 //! authenticated request is audited, and one that cannot be audited fails. The
@@ -17,15 +18,11 @@
 //! written as one summary line per interval (`server::serve` flushes it).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::IpAddr;
-use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-
-use crate::durable::open_append_private;
 
 /// Who made a request, as far as authentication established.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,9 +228,9 @@ pub(crate) async fn write_line(
     line: String,
     sync: bool,
 ) -> std::io::Result<()> {
-    let path = state.audit_path();
     let echo = state.log_stderr();
-    let written = tokio::task::spawn_blocking(move || append_line(&path, &line, sync, echo))
+    let chain = state.audit_chain();
+    let written = tokio::task::spawn_blocking(move || chain.append(&line, sync, echo))
         .await
         .map_err(|_| std::io::Error::other("audit task failed"))
         .and_then(|r| r);
@@ -244,21 +241,6 @@ pub(crate) async fn write_line(
         );
     }
     written
-}
-
-/// Appends one line to `path` (a single `write` on an `O_APPEND` file, so
-/// concurrent lines never interleave), optionally fdatasyncs it, and echoes
-/// it to stderr when `echo` is set.
-pub fn append_line(path: &Path, line: &str, sync: bool, echo: bool) -> std::io::Result<()> {
-    let mut file = open_append_private(path)?;
-    file.write_all(line.as_bytes())?;
-    if sync {
-        file.sync_data()?;
-    }
-    if echo {
-        eprint!("{line}");
-    }
-    Ok(())
 }
 
 /// The current UTC time as RFC 3339, e.g. `2024-05-01T12:34:56.789Z`.
@@ -300,6 +282,7 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::audit_chain::AuditChain;
 
     #[test]
     fn timestamps_are_rfc3339_utc() {
@@ -318,6 +301,7 @@ mod tests {
     fn lines_are_json_and_appended() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.log");
+        let chain = AuditChain::open(&path).unwrap();
         for status in [200, 401] {
             let record = AuditRecord {
                 time: now_rfc3339(),
@@ -330,7 +314,7 @@ mod tests {
                 status,
                 outcome: "ok",
             };
-            append_line(&path, &record.to_line(), true, false).unwrap();
+            chain.append(&record.to_line(), true, false).unwrap();
         }
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
@@ -339,6 +323,7 @@ mod tests {
         assert_eq!(first["client"], "backup-\"host\"");
         assert_eq!(first["elements"], 3);
         assert_eq!(first["status"], 200);
+        assert_eq!(first["prev"], "0".repeat(64));
     }
 
     #[test]
@@ -375,6 +360,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // A directory where the log should be cannot be opened for append.
         let path = dir.path().join("audit.log");
+        let chain = AuditChain::open(&path).unwrap();
         std::fs::create_dir(&path).unwrap();
         let record = AuditRecord {
             time: now_rfc3339(),
@@ -387,6 +373,6 @@ mod tests {
             status: 200,
             outcome: "ok",
         };
-        assert!(append_line(&path, &record.to_line(), false, false).is_err());
+        assert!(chain.append(&record.to_line(), false, false).is_err());
     }
 }

@@ -35,6 +35,7 @@
 //! `init`, a client token once in the create-client answer.
 
 mod audit;
+pub mod audit_chain;
 mod auth;
 mod conn;
 mod metrics;

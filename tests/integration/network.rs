@@ -628,6 +628,28 @@ fn audit_log_has_one_line_per_request_and_no_secrets() {
     assert!(!text.contains(&shardlock::encoding::b64(
         cluster.shares[0].value().to_bytes().expose()
     )));
+
+    // The records form a hash chain that the CLI verifies...
+    let verify = || {
+        crate::cli::shardlock(["server", "audit", "verify", "--dir"])
+            .arg(&node.dir)
+            .output()
+            .expect("run verify")
+    };
+    let intact = verify();
+    let stdout = String::from_utf8_lossy(&intact.stdout);
+    assert!(intact.status.success(), "{intact:?}");
+    assert!(stdout.contains("5 records, chain intact"), "{stdout}");
+    assert!(stdout.contains("head: sha256:"), "{stdout}");
+    // ...and a record removed from the middle is named, with status 1.
+    let mut kept: Vec<&str> = text.lines().collect();
+    kept.remove(2);
+    std::fs::write(node.dir.join("audit.log"), kept.join("\n") + "\n").unwrap();
+    let broken = verify();
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert_eq!(broken.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("record 3"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
 #[test]

@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use zeroize::Zeroizing;
 
+use super::audit_chain::AuditChain;
 use super::auth::{hash_token, token_matches};
 use super::metrics::Metrics;
 use super::ratelimit::{Limits, RateLimiter};
@@ -85,6 +86,8 @@ pub struct State {
     write_lock: Mutex<()>,
     pub(crate) metrics: Metrics,
     pub(crate) limiter: RateLimiter,
+    /// The audit log's writing end (one lock keeps file and chain in order).
+    audit: Arc<AuditChain>,
 }
 
 impl std::fmt::Debug for State {
@@ -111,7 +114,19 @@ impl State {
         let (settings, tls) = files.load_files()?;
         let store = open_database(&files)?;
         let keys = store.keys()?;
-        Ok(Self::start(files, Box::new(store), settings, tls, keys))
+        let audit_path = files.audit_path();
+        let audit = AuditChain::open(&audit_path).map_err(|source| ServerError::Io {
+            context: format!("cannot read {}", audit_path.display()),
+            source,
+        })?;
+        Ok(Self::start(
+            files,
+            Box::new(store),
+            settings,
+            tls,
+            keys,
+            audit,
+        ))
     }
 
     /// The running state over `store`, its keys published as loaded.
@@ -121,6 +136,7 @@ impl State {
         settings: Settings,
         tls: TlsMaterial,
         keys: Vec<InstalledKey>,
+        audit: AuditChain,
     ) -> Self {
         let keys = keys
             .into_iter()
@@ -136,6 +152,7 @@ impl State {
             write_lock: Mutex::new(()),
             metrics: Metrics::default(),
             limiter: RateLimiter::new(settings.limits),
+            audit: Arc::new(audit),
         }
     }
 
@@ -178,6 +195,11 @@ impl State {
 
     pub(crate) fn audit_path(&self) -> PathBuf {
         self.files.audit_path()
+    }
+
+    /// The audit log's writing end, shareable with a blocking task.
+    pub(crate) fn audit_chain(&self) -> Arc<AuditChain> {
+        Arc::clone(&self.audit)
     }
 
     pub(crate) fn log_stderr(&self) -> bool {
