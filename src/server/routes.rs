@@ -265,7 +265,16 @@ fn authenticate(
         .and_then(|v| v.to_str().ok());
     let token =
         bearer_token(value).ok_or(ApiError::unauthorized("missing or malformed bearer token"))?;
-    match state.authenticate(token) {
+    // A storage failure is the server's problem, not a bad credential: 503,
+    // so clients move to another server and the operator sees it.
+    let principal = state.try_authenticate(token).map_err(|e| {
+        eprintln!(
+            "shardlock server: cannot look up a token: {}",
+            crate::error_chain::one_line(&e)
+        );
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
+    })?;
+    match principal {
         None => Err(ApiError::unauthorized("invalid token")),
         Some(Principal::Revoked(name)) => {
             info.actor = Actor::Client(name);

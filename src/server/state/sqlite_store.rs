@@ -418,6 +418,20 @@ mod tests {
     }
 
     #[test]
+    fn a_failing_store_denies_authentication_and_says_so() {
+        let (_tmp, dir, admin) = crate::server::state::test_support::fresh_dir();
+        let state = crate::server::State::load(&dir).unwrap();
+        Connection::open(dir.join(DB_FILE))
+            .unwrap()
+            .execute_batch("DROP TABLE clients;")
+            .unwrap();
+        assert!(state.try_authenticate("slk_someone").is_err());
+        assert_eq!(state.authenticate("slk_someone"), None);
+        // The admin credential does not depend on the database.
+        assert!(state.try_authenticate(admin.expose()).unwrap().is_some());
+    }
+
+    #[test]
     fn a_database_from_a_newer_shardlock_is_refused() {
         let (_tmp, path, store) = temp_store();
         lock(&store.writer)
