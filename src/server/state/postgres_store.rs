@@ -1,6 +1,6 @@
 //! The shared backend: keys and clients in one PostgreSQL database that
 //! several replicas of the same participant use at once, behind any load
-//! balancer (docs/OPERATIONS.md section 6).
+//! balancer (docs/OPERATIONS.md section 3).
 //!
 //! - The [`Store`] trait is synchronous and is called from async handlers.
 //!   The synchronous `postgres` client drives its own runtime and must not
