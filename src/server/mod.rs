@@ -52,6 +52,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use auth::{generate_token, hash_token};
+/// Fresh PostgreSQL databases for tests (test builds only).
+#[cfg(any(test, feature = "testkit"))]
+pub use state::test_postgres;
 pub use state::{
     ClientChangeError, ClientError, ClientRecord, InstallError, InstallOutcome, InstalledKey,
     Principal, State,

@@ -5,5 +5,6 @@ mod cli;
 mod docs;
 mod limits;
 mod network;
+mod replicas;
 mod support;
 mod tree;

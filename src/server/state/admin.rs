@@ -94,7 +94,7 @@ impl State {
         let mut grants = Vec::new();
         for keyset in keysets {
             let id = normalize_keyset_id(keyset)
-                .filter(|id| self.read().keys.contains_key(id))
+                .filter(|id| self.key(id).is_some())
                 .ok_or_else(|| ClientError::UnknownKeyset(short_id(keyset)))?;
             if !grants.contains(&id) {
                 grants.push(id);

@@ -29,9 +29,14 @@ use super::{tls, ServerError};
 
 mod admin;
 mod install;
+mod postgres_store;
 mod records;
 mod sqlite_store;
 mod store;
+#[cfg(test)]
+mod store_tests;
+#[cfg(any(test, feature = "testkit"))]
+pub mod test_postgres;
 #[cfg(test)]
 mod test_support;
 mod toml_store;
@@ -39,6 +44,7 @@ mod toml_store;
 pub use admin::{ClientChangeError, ClientError, InstallOutcome};
 pub(crate) use install::validate_install;
 pub use install::InstallError;
+use postgres_store::PostgresStore;
 pub(crate) use records::{normalize_keyset_id, valid_client_name};
 pub use records::{ClientRecord, InstalledKey, Principal};
 use sqlite_store::{SqliteStore, DB_FILE};
@@ -57,6 +63,19 @@ pub(crate) struct Settings {
     limits: Limits,
     /// Echo audit lines to stderr (they always go to the audit log).
     log_stderr: bool,
+    /// `[database] url`: PostgreSQL instead of the embedded SQLite.
+    database: Option<DatabaseUrl>,
+}
+
+/// A PostgreSQL connection URL. It may carry a password, so `Debug` never
+/// shows it and it is zeroized when dropped.
+#[derive(Clone)]
+pub(crate) struct DatabaseUrl(Zeroizing<String>);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseUrl([redacted])")
+    }
 }
 
 /// The server's certificate and private key (PEM), checked to fit.
@@ -112,21 +131,27 @@ impl State {
     pub fn load(dir: &Path) -> Result<Self, ServerError> {
         let files = TomlStore::open(dir);
         let (settings, tls) = files.load_files()?;
-        let store = open_database(&files)?;
+        let store: Box<dyn Store> = match &settings.database {
+            Some(url) => {
+                if files.has_legacy_state() {
+                    return Err(ServerError::Corrupt {
+                        path: files.dir().to_path_buf(),
+                        reason: "holds version 1 key and client files; start once without \
+                                 [database] to migrate them into SQLite first"
+                            .into(),
+                    });
+                }
+                Box::new(PostgresStore::open(&url.0)?)
+            }
+            None => Box::new(open_database(&files)?),
+        };
         let keys = store.keys()?;
         let audit_path = files.audit_path();
         let audit = AuditChain::open(&audit_path).map_err(|source| ServerError::Io {
             context: format!("cannot read {}", audit_path.display()),
             source,
         })?;
-        Ok(Self::start(
-            files,
-            Box::new(store),
-            settings,
-            tls,
-            keys,
-            audit,
-        ))
+        Ok(Self::start(files, store, settings, tls, keys, audit))
     }
 
     /// The running state over `store`, its keys published as loaded.
@@ -225,9 +250,25 @@ impl State {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The installed key of a keyset.
+    /// The installed key of a keyset. Keys are immutable once installed,
+    /// so the in-memory copy never goes stale; a miss asks the store, which
+    /// is how a replica learns of a key installed through another one (on
+    /// its next request). A storage failure is a miss, reported on stderr.
     pub fn key(&self, keyset_id_hex: &str) -> Option<Arc<InstalledKey>> {
-        self.read().keys.get(keyset_id_hex).cloned()
+        if let Some(key) = self.read().keys.get(keyset_id_hex) {
+            return Some(Arc::clone(key));
+        }
+        match self.store.key(keyset_id_hex) {
+            Ok(Some(key)) => Some(self.publish_key(key)),
+            Ok(None) => None,
+            Err(e) => {
+                eprintln!(
+                    "shardlock server: key lookup failed: {}",
+                    crate::error_chain::one_line(&e)
+                );
+                None
+            }
+        }
     }
 
     /// Resolves a presented bearer token; a storage failure denies access

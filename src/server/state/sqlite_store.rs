@@ -132,6 +132,19 @@ impl Store for SqliteStore {
         Ok(keys)
     }
 
+    fn key(&self, id_hex: &str) -> Result<Option<InstalledKey>, ServerError> {
+        let conn = lock(&self.reader);
+        let install: Option<Zeroizing<String>> = conn
+            .query_row("SELECT install FROM keys WHERE id = ?1", [id_hex], |row| {
+                row.get::<_, String>(0).map(Zeroizing::new)
+            })
+            .optional()
+            .map_err(db(&self.path, "read a key"))?;
+        install
+            .map(|install| validate_row(&self.path, id_hex, &install))
+            .transpose()
+    }
+
     fn insert_key(&self, key: &InstalledKey) -> Result<(), ServerError> {
         let conn = lock(&self.writer);
         insert_key(&conn, key).map_err(db(&self.path, "store a key"))
@@ -255,12 +268,19 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), ServerError> {
     Ok(())
 }
 
-fn insert_key(conn: &Connection, key: &InstalledKey) -> rusqlite::Result<()> {
+/// The install request a key row holds (JSON), zeroized when dropped:
+/// both backends store keys this way.
+pub(super) fn install_json(key: &InstalledKey) -> Result<Zeroizing<String>, serde_json::Error> {
     let mut request = InstallShareRequest::new(key.keyset(), key.share());
     let json = serde_json::to_string(&request).map(Zeroizing::new);
     // The request and its JSON are copies of the secret share.
     request.share.zeroize();
-    let json = json.map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    json
+}
+
+fn insert_key(conn: &Connection, key: &InstalledKey) -> rusqlite::Result<()> {
+    let json =
+        install_json(key).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     conn.execute(
         "INSERT INTO keys (id, install, installed) VALUES (?1, ?2, ?3)",
         params![
@@ -307,7 +327,11 @@ fn client_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRecord> {
 }
 
 /// A stored key, validated as an install of keyset `id` would be.
-fn validate_row(path: &Path, id: &str, install: &str) -> Result<InstalledKey, ServerError> {
+pub(super) fn validate_row(
+    path: &Path,
+    id: &str,
+    install: &str,
+) -> Result<InstalledKey, ServerError> {
     let corrupt = |reason: String| ServerError::Corrupt {
         path: path.to_path_buf(),
         reason: format!("key {id}: {reason}"),

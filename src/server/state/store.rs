@@ -1,7 +1,8 @@
 //! The storage seam: the one small interface the running state uses to
 //! keep installed keys and clients, whatever holds them. Today's backend
-//! is embedded SQLite ([`super::sqlite_store`]); a PostgreSQL backend shared
-//! by several replicas of one participant implements the same trait.
+//! is embedded SQLite ([`super::sqlite_store`]), the default; PostgreSQL
+//! ([`super::postgres_store`]) is shared by several replicas of one
+//! participant. Both run the same test suite (`store_tests`).
 //!
 //! Every method is one transaction: a change either happened completely,
 //! durably, or not at all. Lookups by token hash are index lookups, so
@@ -29,6 +30,10 @@ impl From<ServerError> for InsertClient {
 pub(crate) trait Store: Send + Sync + std::fmt::Debug {
     /// Every installed key, validated as an install would be.
     fn keys(&self) -> Result<Vec<InstalledKey>, ServerError>;
+
+    /// The installed key of keyset `id_hex`, validated, if any: how a
+    /// replica finds a key installed through another replica.
+    fn key(&self, id_hex: &str) -> Result<Option<InstalledKey>, ServerError>;
 
     /// Stores a newly installed key.
     fn insert_key(&self, key: &InstalledKey) -> Result<(), ServerError>;

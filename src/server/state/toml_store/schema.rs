@@ -17,9 +17,10 @@ use crate::protocol::b64_element;
 use crate::protocol::{InstallShareRequest, PublicShare, MAX_BATCH};
 use crate::server::ratelimit::{Limits, Rate};
 use crate::server::state::{
-    normalize_keyset_id, valid_client_name, validate_install, ClientRecord, InstallError,
-    InstalledKey, Settings,
+    normalize_keyset_id, valid_client_name, validate_install, ClientRecord, DatabaseUrl,
+    InstallError, InstalledKey, Settings,
 };
+use zeroize::Zeroizing;
 
 /// `server.toml`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -35,6 +36,25 @@ pub(super) struct ServerFile {
     /// Logging.
     #[serde(default)]
     log: LogFile,
+    /// Where keys and clients live: absent means the embedded SQLite
+    /// database in the state directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    database: Option<DatabaseFile>,
+}
+
+/// `[database]` of `server.toml`: a shared PostgreSQL database.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatabaseFile {
+    /// `postgres://user:password@host:port/dbname`; may hold a password,
+    /// so it is never printed (nor shown by `Debug`).
+    url: String,
+}
+
+impl std::fmt::Debug for DatabaseFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseFile { url: [redacted] }")
+    }
 }
 
 impl ServerFile {
@@ -45,6 +65,7 @@ impl ServerFile {
             admin_token_sha256: hex(admin_hash),
             limits: LimitsFile::default(),
             log: LogFile::default(),
+            database: None,
         }
     }
 
@@ -60,6 +81,7 @@ impl ServerFile {
             admin_hash,
             limits,
             log_stderr: self.log.stderr,
+            database: self.database.map(|d| DatabaseUrl(Zeroizing::new(d.url))),
         })
     }
 }

@@ -1,0 +1,462 @@
+//! The shared backend: keys and clients in one PostgreSQL database that
+//! several replicas of the same participant use at once, behind any load
+//! balancer (docs/OPERATIONS.md section 3).
+//!
+//! - The [`Store`] trait is synchronous and is called from async handlers.
+//!   The synchronous `postgres` client drives its own runtime and must not
+//!   run on a tokio worker, so the store owns a few plain threads, each
+//!   with one connection, fed jobs through a channel: the caller blocks on
+//!   the answer exactly as it would on the SQLite file.
+//! - Nothing is cached here: a client added or revoked through one replica
+//!   is seen by every other replica's next token lookup.
+//! - Migrations are numbered, recorded in `shardlock_schema`, and applied
+//!   at start in one transaction under an advisory lock, so replicas that
+//!   start together do not race; a database from a newer shardlock is
+//!   refused.
+//! - The connection URL may hold a password: it is never printed. Errors
+//!   name the database by host and database name only.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use postgres::config::Host;
+use postgres::error::SqlState;
+use postgres::{Client, Config, NoTls};
+use zeroize::Zeroizing;
+
+use super::sqlite_store::{install_json, validate_row};
+use super::store::{InsertClient, Store};
+use super::{ClientRecord, InstalledKey};
+use crate::server::ServerError;
+
+/// Connections (and threads) per replica: token lookups run in parallel,
+/// admin changes are rare.
+const CONNECTIONS: usize = 4;
+
+/// Advisory lock key serialising migrations across replicas ("shardlk").
+const MIGRATION_LOCK: i64 = 0x7368_6172_646c_6b00;
+
+/// Schema migrations, in order; migration `i` brings the recorded version
+/// from `i` to `i + 1`. Never edit one that has shipped: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: keys and clients, as in the SQLite schema.
+    "CREATE TABLE keys (
+         id        TEXT PRIMARY KEY,            -- keyset id, lower-case hex
+         install   TEXT NOT NULL,               -- the install request (JSON)
+         installed TEXT NOT NULL                -- RFC 3339
+     );
+     CREATE TABLE clients (
+         seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+         name         TEXT NOT NULL UNIQUE,
+         token_sha256 BYTEA NOT NULL UNIQUE CHECK (length(token_sha256) = 32),
+         keysets      TEXT NOT NULL,            -- granted ids, space-separated
+         revoked      BOOLEAN NOT NULL DEFAULT FALSE,
+         created      TEXT NOT NULL
+     );",
+];
+
+type Job = Box<dyn FnOnce(&mut Worker) + Send>;
+
+/// The PostgreSQL store of one participant, shared by its replicas.
+pub(crate) struct PostgresStore {
+    /// Host and database name, for messages (never the URL).
+    label: String,
+    jobs: Mutex<Sender<Job>>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("database", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One connection thread's state: reconnects after a lost connection, so a
+/// database restart costs the requests in flight, not the server.
+struct Worker {
+    config: Arc<Config>,
+    client: Option<Client>,
+}
+
+impl Worker {
+    fn client(&mut self) -> Result<&mut Client, postgres::Error> {
+        if self.client.as_ref().is_some_and(Client::is_closed) {
+            self.client = None;
+        }
+        match &mut self.client {
+            Some(client) => Ok(client),
+            slot @ None => Ok(slot.insert(self.config.connect(NoTls)?)),
+        }
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url`, brings its schema up to date and
+    /// starts the connection threads.
+    pub(crate) fn open(url: &str) -> Result<Self, ServerError> {
+        // The parse error of a URL could quote it: report only that it failed.
+        let mut config = Config::from_str(url).map_err(|_| ServerError::Database {
+            context: "the [database] url in server.toml is not a valid PostgreSQL URL".into(),
+            source: "unparsable connection URL".into(),
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("shardlock-server");
+        }
+        let label = label(&config);
+        let config = Arc::new(config);
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..CONNECTIONS {
+            let receiver = Arc::clone(&receiver);
+            let config = Arc::clone(&config);
+            std::thread::Builder::new()
+                .name("shardlock-postgres".into())
+                .spawn(move || serve_jobs(&receiver, config))
+                .map_err(|source| ServerError::Io {
+                    context: "cannot start a database thread".into(),
+                    source,
+                })?;
+        }
+        let store = Self {
+            label,
+            jobs: Mutex::new(sender),
+        };
+        store.call("apply the schema migrations", migrate)??;
+        Ok(store)
+    }
+
+    /// Runs `job` on a connection thread and waits for its answer.
+    fn run<R: Send + 'static>(
+        &self,
+        what: &str,
+        job: impl FnOnce(&mut Client) -> Result<R, postgres::Error> + Send + 'static,
+    ) -> Result<Result<R, ServerError>, ServerError> {
+        let (answer, reply) = mpsc::sync_channel::<Result<R, postgres::Error>>(1);
+        let job: Job = Box::new(move |worker: &mut Worker| {
+            let result = worker.client().and_then(job);
+            let _ = answer.send(result);
+        });
+        let sent = self
+            .jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(job);
+        let stopped = || ServerError::Database {
+            context: format!("{}: cannot {what}", self.label),
+            source: "the database threads stopped".into(),
+        };
+        sent.map_err(|_| stopped())?;
+        let result = reply.recv().map_err(|_| stopped())?;
+        Ok(result.map_err(|e| self.error(what, e)))
+    }
+
+    /// Like [`Self::run`], for jobs whose database errors are plain failures.
+    fn call<R: Send + 'static>(
+        &self,
+        what: &str,
+        job: impl FnOnce(&mut Client) -> Result<R, postgres::Error> + Send + 'static,
+    ) -> Result<R, ServerError> {
+        self.run(what, job)?
+    }
+
+    fn error(&self, what: &str, e: postgres::Error) -> ServerError {
+        ServerError::Database {
+            context: format!("{}: cannot {what}", self.label),
+            source: Box::new(e),
+        }
+    }
+
+    fn where_(&self) -> PathBuf {
+        PathBuf::from(&self.label)
+    }
+}
+
+/// A connection thread: runs jobs until the store is dropped.
+fn serve_jobs(receiver: &Mutex<Receiver<Job>>, config: Arc<Config>) {
+    let mut worker = Worker {
+        config,
+        client: None,
+    };
+    loop {
+        // The lock is held only while waiting for the next job.
+        let job = receiver
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .recv();
+        match job {
+            Ok(job) => job(&mut worker),
+            Err(_) => return,
+        }
+    }
+}
+
+/// `postgres://host:port/dbname` without user or password.
+fn label(config: &Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(name)) => name.clone(),
+        Some(Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let db = config.get_dbname().or(config.get_user()).unwrap_or("?");
+    format!("PostgreSQL database postgres://{host}:{port}/{db}")
+}
+
+/// Applies every migration the database has not seen yet, in one
+/// transaction under an advisory lock held until it commits.
+fn migrate(client: &mut Client) -> Result<Result<(), ServerError>, postgres::Error> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS shardlock_schema (version INTEGER NOT NULL)")?;
+    let version: Option<i32> = tx
+        .query_opt("SELECT max(version) FROM shardlock_schema", &[])?
+        .and_then(|row| row.get(0));
+    let version = usize::try_from(version.unwrap_or(0)).unwrap_or(usize::MAX);
+    if version > MIGRATIONS.len() {
+        return Ok(Err(ServerError::Corrupt {
+            path: PathBuf::from("PostgreSQL database"),
+            reason: format!(
+                "schema version {version} is newer than this shardlock knows ({}); upgrade shardlock",
+                MIGRATIONS.len()
+            ),
+        }));
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+        tx.batch_execute(migration)?;
+        let next = i32::try_from(index + 1).unwrap_or(i32::MAX);
+        tx.execute("DELETE FROM shardlock_schema", &[])?;
+        tx.execute(
+            "INSERT INTO shardlock_schema (version) VALUES ($1)",
+            &[&next],
+        )?;
+    }
+    tx.commit()?;
+    Ok(Ok(()))
+}
+
+const CLIENT_COLUMNS: &str = "name, token_sha256, keysets, revoked, created";
+
+/// A client row, or why it is unusable.
+fn client_row(row: &postgres::Row) -> Result<ClientRecord, String> {
+    let hash: Vec<u8> = row.try_get(1).map_err(|e| e.to_string())?;
+    let token_sha256: [u8; 32] = hash
+        .as_slice()
+        .try_into()
+        .map_err(|_| "token hash is not 32 bytes".to_string())?;
+    let keysets: String = row.try_get(2).map_err(|e| e.to_string())?;
+    Ok(ClientRecord {
+        name: row.try_get(0).map_err(|e| e.to_string())?,
+        token_sha256,
+        keysets: keysets.split_whitespace().map(str::to_string).collect(),
+        revoked: row.try_get(3).map_err(|e| e.to_string())?,
+        created: row.try_get(4).map_err(|e| e.to_string())?,
+    })
+}
+
+impl PostgresStore {
+    fn clients_where(
+        &self,
+        what: &str,
+        rows: Vec<postgres::Row>,
+    ) -> Result<Vec<ClientRecord>, ServerError> {
+        rows.iter()
+            .map(|row| {
+                client_row(row).map_err(|reason| ServerError::Corrupt {
+                    path: self.where_(),
+                    reason: format!("cannot {what}: {reason}"),
+                })
+            })
+            .collect()
+    }
+
+    fn insert_rows(
+        tx: &mut postgres::Transaction<'_>,
+        keys: &[(String, Zeroizing<String>, String)],
+        clients: &[ClientRecord],
+    ) -> Result<(), postgres::Error> {
+        for (id, json, installed) in keys {
+            tx.execute(
+                "INSERT INTO keys (id, install, installed) VALUES ($1, $2, $3)",
+                &[id, &json.as_str(), installed],
+            )?;
+        }
+        let statement = tx.prepare(&format!(
+            "INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"
+        ))?;
+        for c in clients {
+            tx.execute(
+                &statement,
+                &[
+                    &c.name,
+                    &&c.token_sha256[..],
+                    &c.keysets.join(" "),
+                    &c.revoked,
+                    &c.created,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Stores keys and clients in one transaction.
+    fn import(&self, keys: &[InstalledKey], clients: &[ClientRecord]) -> Result<(), InsertClient> {
+        let mut rows = Vec::new();
+        for key in keys {
+            let json = install_json(key)
+                .map_err(|e| InsertClient::Failed(ServerError::Serialize(e.to_string())))?;
+            rows.push((
+                key.id_hex().to_string(),
+                json,
+                crate::server::audit::now_rfc3339(),
+            ));
+        }
+        let clients = clients.to_vec();
+        let result = self.run("store keys and clients", move |client| {
+            let mut tx = client.transaction()?;
+            Self::insert_rows(&mut tx, &rows, &clients)?;
+            tx.commit()
+        })?;
+        match result {
+            Ok(()) => Ok(()),
+            Err(ServerError::Database { source, context }) => {
+                let unique = source
+                    .downcast_ref::<postgres::Error>()
+                    .and_then(postgres::Error::code)
+                    == Some(&SqlState::UNIQUE_VIOLATION);
+                if unique {
+                    Err(InsertClient::Exists)
+                } else {
+                    Err(InsertClient::Failed(ServerError::Database {
+                        context,
+                        source,
+                    }))
+                }
+            }
+            Err(e) => Err(InsertClient::Failed(e)),
+        }
+    }
+}
+
+fn flatten(e: InsertClient, label: &str) -> ServerError {
+    match e {
+        InsertClient::Failed(e) => e,
+        InsertClient::Exists => ServerError::Database {
+            context: format!("{label}: cannot store: already present"),
+            source: "unique constraint violated".into(),
+        },
+    }
+}
+
+impl Store for PostgresStore {
+    fn keys(&self) -> Result<Vec<InstalledKey>, ServerError> {
+        let rows = self.call("read keys", |client| {
+            let rows = client.query("SELECT id, install FROM keys ORDER BY id", &[])?;
+            rows.iter()
+                .map(|row| {
+                    Ok((
+                        row.try_get::<_, String>(0)?,
+                        Zeroizing::new(row.try_get(1)?),
+                    ))
+                })
+                .collect::<Result<Vec<(String, Zeroizing<String>)>, postgres::Error>>()
+        })?;
+        let where_ = self.where_();
+        rows.iter()
+            .map(|(id, install)| validate_row(&where_, id, install))
+            .collect()
+    }
+
+    fn key(&self, id_hex: &str) -> Result<Option<InstalledKey>, ServerError> {
+        let id = id_hex.to_string();
+        let row = self.call("read a key", move |client| {
+            let row = client.query_opt("SELECT install FROM keys WHERE id = $1", &[&id])?;
+            row.map(|row| row.try_get::<_, String>(0).map(Zeroizing::new))
+                .transpose()
+        })?;
+        row.map(|install| validate_row(&self.where_(), id_hex, &install))
+            .transpose()
+    }
+
+    fn insert_key(&self, key: &InstalledKey) -> Result<(), ServerError> {
+        self.import(std::slice::from_ref(key), &[])
+            .map_err(|e| flatten(e, &self.label))
+    }
+
+    fn client_by_token(
+        &self,
+        token_sha256: &[u8; 32],
+    ) -> Result<Option<ClientRecord>, ServerError> {
+        let hash = *token_sha256;
+        let rows = self.call("look up a client", move |client| {
+            client.query(
+                &format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE token_sha256 = $1"),
+                &[&&hash[..]],
+            )
+        })?;
+        Ok(self.clients_where("look up a client", rows)?.pop())
+    }
+
+    fn clients(&self) -> Result<Vec<ClientRecord>, ServerError> {
+        let rows = self.call("list clients", |client| {
+            client.query(
+                &format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY seq"),
+                &[],
+            )
+        })?;
+        self.clients_where("list clients", rows)
+    }
+
+    fn client_by_name(&self, name: &str) -> Result<Option<ClientRecord>, ServerError> {
+        let name = name.to_string();
+        let rows = self.call("look up a client", move |client| {
+            client.query(
+                &format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE name = $1"),
+                &[&name],
+            )
+        })?;
+        Ok(self.clients_where("look up a client", rows)?.pop())
+    }
+
+    fn insert_client(&self, record: &ClientRecord) -> Result<(), InsertClient> {
+        self.import(&[], std::slice::from_ref(record))
+    }
+
+    #[cfg(any(test, feature = "testkit"))]
+    fn import_clients(&self, clients: &[ClientRecord]) -> Result<(), ServerError> {
+        self.import(&[], clients)
+            .map_err(|e| flatten(e, &self.label))
+    }
+
+    fn revoke_client(&self, name: &str) -> Result<Option<bool>, ServerError> {
+        let name = name.to_string();
+        // One transaction; the row lock makes concurrent revocations through
+        // two replicas agree on which one revoked.
+        self.call("revoke a client", move |client| {
+            let mut tx = client.transaction()?;
+            let row = tx.query_opt(
+                "SELECT revoked FROM clients WHERE name = $1 FOR UPDATE",
+                &[&name],
+            )?;
+            let outcome = match row {
+                None => None,
+                Some(row) if row.try_get::<_, bool>(0)? => Some(false),
+                Some(_) => {
+                    tx.execute(
+                        "UPDATE clients SET revoked = TRUE WHERE name = $1",
+                        &[&name],
+                    )?;
+                    Some(true)
+                }
+            };
+            tx.commit()?;
+            Ok(outcome)
+        })
+    }
+}

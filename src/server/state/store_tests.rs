@@ -1,0 +1,169 @@
+//! The storage test suite, written once over `&dyn Store` and run for
+//! every backend: SQLite always, PostgreSQL on the server `.ci/run` starts
+//! (`SHARDLOCK_TEST_POSTGRES`; a failure under CI when it is missing).
+
+use rand::rngs::OsRng;
+
+use super::postgres_store::PostgresStore;
+use super::sqlite_store::{SqliteStore, DB_FILE};
+use super::store::{InsertClient, Store};
+use super::test_postgres::fresh_database;
+use super::test_support::request_for;
+use super::{validate_install, ClientRecord};
+use crate::encoding::hex;
+use crate::threshold::kem::deal;
+
+fn client(name: &str, seed: u8) -> ClientRecord {
+    ClientRecord {
+        name: name.into(),
+        token_sha256: [seed; 32],
+        keysets: vec!["ab".repeat(32), "cd".repeat(32)],
+        revoked: false,
+        created: "2026-12-01T00:00:00Z".into(),
+    }
+}
+
+/// Clients: token-hash and name lookups, unique names and hashes,
+/// idempotent revocation, creation order; then a second handle on the same
+/// storage (a reopened file, another replica) sees all of it.
+fn clients_roundtrip(store: &dyn Store, reopen: &dyn Fn() -> Box<dyn Store>) {
+    for i in 0..50u8 {
+        store.insert_client(&client(&format!("c{i}"), i)).unwrap();
+    }
+    let found = store.client_by_token(&[7; 32]).unwrap().unwrap();
+    assert_eq!(found.name, "c7");
+    assert_eq!(found.keysets, vec!["ab".repeat(32), "cd".repeat(32)]);
+    assert!(store.client_by_token(&[99; 32]).unwrap().is_none());
+    assert!(store.client_by_name("c9").unwrap().is_some());
+    assert!(store.client_by_name("nobody").unwrap().is_none());
+    assert!(matches!(
+        store.insert_client(&client("c3", 200)),
+        Err(InsertClient::Exists)
+    ));
+    assert!(matches!(
+        store.insert_client(&client("fresh", 3)),
+        Err(InsertClient::Exists)
+    ));
+    assert_eq!(store.revoke_client("c1").unwrap(), Some(true));
+    assert_eq!(store.revoke_client("c1").unwrap(), Some(false));
+    assert_eq!(store.revoke_client("nobody").unwrap(), None);
+    let other = reopen();
+    let all = other.clients().unwrap();
+    assert_eq!(all.len(), 50);
+    assert_eq!(all[0].name, "c0");
+    assert!(all[1].revoked && !all[2].revoked);
+    assert!(other.client_by_token(&[1; 32]).unwrap().unwrap().revoked);
+    // A change through the second handle is seen through the first.
+    other.insert_client(&client("late", 77)).unwrap();
+    assert_eq!(
+        store.client_by_token(&[77; 32]).unwrap().unwrap().name,
+        "late"
+    );
+}
+
+/// Keys: stored, listed and found by id, validated on the way out; a
+/// second key under the same id is refused.
+fn keys_roundtrip(store: &dyn Store, reopen: &dyn Fn() -> Box<dyn Store>) {
+    assert!(store.keys().unwrap().is_empty());
+    let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
+    let id = hex(keyset.id());
+    let key = validate_install(&id, &request_for(&keyset, &shares[0])).unwrap();
+    assert!(store.key(&id).unwrap().is_none());
+    store.insert_key(&key).unwrap();
+    let again = validate_install(&id, &request_for(&keyset, &shares[0])).unwrap();
+    assert!(store.insert_key(&again).is_err());
+    let other = reopen();
+    let keys = other.keys().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].share(), key.share());
+    assert_eq!(other.key(&id).unwrap().unwrap().share(), key.share());
+    assert!(other.key(&"00".repeat(32)).unwrap().is_none());
+}
+
+/// Bulk import is one transaction: a duplicate inside it stores nothing.
+fn import_is_all_or_nothing(store: &dyn Store) {
+    let batch: Vec<_> = (0..100u8).map(|i| client(&format!("b{i}"), i)).collect();
+    store.import_clients(&batch).unwrap();
+    assert_eq!(store.clients().unwrap().len(), 100);
+    let clash = vec![client("new1", 150), client("b5", 151)];
+    assert!(store.import_clients(&clash).is_err());
+    assert!(store.client_by_name("new1").unwrap().is_none());
+}
+
+fn sqlite() -> (tempfile::TempDir, Box<dyn Fn() -> Box<dyn Store>>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join(DB_FILE);
+    let open = move || -> Box<dyn Store> { Box::new(SqliteStore::open(&path).unwrap()) };
+    (tmp, Box::new(open))
+}
+
+fn postgres() -> Option<Box<dyn Fn() -> Box<dyn Store>>> {
+    let url = fresh_database()?;
+    Some(Box::new(move || -> Box<dyn Store> {
+        Box::new(PostgresStore::open(&url).unwrap())
+    }))
+}
+
+/// One test per suite function and backend.
+macro_rules! suite {
+    ($($name:ident: $body:expr;)*) => {
+        mod sqlite_suite {
+            use super::*;
+            $(#[test] fn $name() {
+                let (_tmp, open) = sqlite();
+                let store = open();
+                let run: &dyn Fn(&dyn Store, &dyn Fn() -> Box<dyn Store>) = &$body;
+                run(&*store, &*open);
+            })*
+        }
+        mod postgres_suite {
+            use super::*;
+            $(#[test] fn $name() {
+                let Some(open) = postgres() else { return };
+                let store = open();
+                let run: &dyn Fn(&dyn Store, &dyn Fn() -> Box<dyn Store>) = &$body;
+                run(&*store, &*open);
+            })*
+        }
+    };
+}
+
+suite! {
+    clients_are_found_by_token_hash_and_name_and_names_stay_unique: clients_roundtrip;
+    keys_are_stored_validated_and_found_by_id: keys_roundtrip;
+    a_bulk_import_is_one_transaction: |store, _| import_is_all_or_nothing(store);
+}
+
+#[test]
+fn postgres_migrations_are_idempotent_and_a_newer_schema_is_refused() {
+    let Some(url) = fresh_database() else { return };
+    // Two replicas starting at once: both succeed, the schema is made once.
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || PostgresStore::open(&url).map(drop))
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap().unwrap();
+    }
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    client
+        .execute("UPDATE shardlock_schema SET version = version + 1", &[])
+        .unwrap();
+    let err = PostgresStore::open(&url).unwrap_err();
+    assert!(err.to_string().contains("upgrade shardlock"), "{err}");
+}
+
+#[test]
+fn postgres_errors_never_show_the_password() {
+    // Nothing listens on port 1: the connection fails, naming host and
+    // database but not the credentials.
+    let err = PostgresStore::open("postgres://user:s3cret-pw@127.0.0.1:1/db?connect_timeout=2")
+        .unwrap_err();
+    let text = crate::error_chain::one_line(&err);
+    assert!(!text.contains("s3cret-pw"), "{text}");
+    assert!(text.contains("127.0.0.1"), "{text}");
+    let err = PostgresStore::open("postgres://user:s3cret-pw@[bad").unwrap_err();
+    assert!(!crate::error_chain::one_line(&err).contains("s3cret-pw"));
+}
