@@ -389,37 +389,6 @@ mod tests {
     }
 
     #[test]
-    fn clients_are_found_by_token_hash_and_name_and_names_stay_unique() {
-        let (_tmp, path, store) = temp_store();
-        for i in 0..50u8 {
-            store.insert_client(&client(&format!("c{i}"), i)).unwrap();
-        }
-        let found = store.client_by_token(&[7; 32]).unwrap().unwrap();
-        assert_eq!(found.name, "c7");
-        assert_eq!(found.keysets, vec!["ab".repeat(32), "cd".repeat(32)]);
-        assert!(store.client_by_token(&[99; 32]).unwrap().is_none());
-        assert!(store.client_by_name("c9").unwrap().is_some());
-        assert!(matches!(
-            store.insert_client(&client("c3", 200)),
-            Err(InsertClient::Exists)
-        ));
-        assert!(matches!(
-            store.insert_client(&client("fresh", 3)),
-            Err(InsertClient::Exists)
-        ));
-        assert_eq!(store.revoke_client("c1").unwrap(), Some(true));
-        assert_eq!(store.revoke_client("c1").unwrap(), Some(false));
-        assert_eq!(store.revoke_client("nobody").unwrap(), None);
-        // Committed: a fresh connection sees everything, in creation order.
-        drop(store);
-        let reopened = SqliteStore::open(&path).unwrap();
-        let all = reopened.clients().unwrap();
-        assert_eq!(all.len(), 50);
-        assert_eq!(all[0].name, "c0");
-        assert!(all[1].revoked && !all[2].revoked);
-    }
-
-    #[test]
     fn a_tampered_key_row_stops_the_load_without_printing_the_share() {
         let (_tmp, path, store) = temp_store();
         let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
