@@ -167,22 +167,19 @@ impl Metrics {
                 counter.load(Ordering::Relaxed)
             );
         }
-        out.push_str(
-            "# HELP shardlock_open_connections Connections open now.\n\
-             # TYPE shardlock_open_connections gauge\n",
+        single(
+            &mut out,
+            "shardlock_open_connections",
+            "Connections open now.",
+            "gauge",
+            self.open_connections.load(Ordering::Relaxed),
         );
-        let _ = writeln!(
-            out,
-            "shardlock_open_connections {}",
-            self.open_connections.load(Ordering::Relaxed)
-        );
-        out.push_str(
-            "# HELP shardlock_evaluations_in_flight Evaluations computing now.\n\
-             # TYPE shardlock_evaluations_in_flight gauge\n",
-        );
-        let _ = writeln!(
-            out,
-            "shardlock_evaluations_in_flight {evaluations_in_flight}"
+        single(
+            &mut out,
+            "shardlock_evaluations_in_flight",
+            "Evaluations computing now.",
+            "gauge",
+            evaluations_in_flight as u64,
         );
         out.push_str(
             "# HELP shardlock_requests_total Requests handled, by endpoint and outcome.\n",
@@ -200,14 +197,12 @@ impl Metrics {
                 );
             }
         }
-        out.push_str(
-            "# HELP shardlock_evaluated_elements_total Blinded elements evaluated.\n\
-             # TYPE shardlock_evaluated_elements_total counter\n",
-        );
-        let _ = writeln!(
-            out,
-            "shardlock_evaluated_elements_total {}",
-            self.elements.load(Ordering::Relaxed)
+        single(
+            &mut out,
+            "shardlock_evaluated_elements_total",
+            "Blinded elements evaluated.",
+            "counter",
+            self.elements.load(Ordering::Relaxed),
         );
         out.push_str(
             "# HELP shardlock_evaluation_seconds Time to evaluate one batch and prove it.\n\
@@ -230,6 +225,14 @@ impl Metrics {
         let _ = writeln!(out, "shardlock_evaluation_seconds_count {count}");
         out
     }
+}
+
+/// One metric with a single unlabelled sample: HELP, TYPE and the value.
+fn single(out: &mut String, name: &str, help: &str, kind: &str, value: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
 }
 
 #[cfg(test)]
