@@ -58,10 +58,46 @@ impl fmt::Debug for Token {
 /// `GET /v1/health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
-    /// Always "ok" when the server answers.
+    /// "ok" when the server can evaluate; "sealed" while its shares are
+    /// sealed (docs/FORMAT.md section 5.7).
     pub status: String,
     /// Server version.
     pub version: String,
+}
+
+/// `POST /v1/admin/unseal`: exactly one of the two secrets.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnsealRequest {
+    /// The operator's passphrase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passphrase: Option<String>,
+    /// The text of the key file (`shardlock-seal-key-v1:...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
+}
+
+impl fmt::Debug for UnsealRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UnsealRequest([redacted])")
+    }
+}
+
+impl Drop for UnsealRequest {
+    fn drop(&mut self) {
+        use zeroize::Zeroize as _;
+        self.passphrase.zeroize();
+        self.key_file.zeroize();
+    }
+}
+
+/// `POST /v1/admin/unseal` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnsealResponse {
+    /// "unsealed", or "already unsealed".
+    pub status: String,
+    /// Keysets now served.
+    pub keysets: usize,
 }
 
 /// `GET /v1/keys/{keyset_id}`: this server's part of a keyset.

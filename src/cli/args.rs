@@ -222,9 +222,81 @@ pub enum ServerCommand {
     Init(ServerInitArgs),
     /// Serve HTTPS from a state directory until SIGINT/SIGTERM
     Run(ServerRunArgs),
+    /// Give a running sealed server its passphrase or key file
+    Unseal(ServerUnsealArgs),
+    /// Change the passphrase or key file that seals a server's shares
+    Seal(ServerSealArgs),
+    /// Copy a server's state directory consistently, while it runs
+    Backup(ServerBackupArgs),
     /// Check the audit log's hash chain
     #[command(subcommand)]
     Audit(ServerAuditCommand),
+}
+
+/// Where the secret that seals a server's shares comes from.
+#[derive(Debug, Args)]
+pub struct SealSecretArgs {
+    /// File holding the passphrase (mode 0600; one trailing newline is
+    /// dropped) [default: $SHARDLOCK_SERVER_PASSPHRASE, else a prompt]
+    #[arg(long, value_name = "PATH", conflicts_with = "key_file")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Seal key file instead of a passphrase (init creates it if missing)
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerUnsealArgs {
+    /// The server: https://host:port, with #sha256:HEX unless --dir gives
+    /// its certificate
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+
+    /// The server's state directory, to pin its certificate from
+    /// DIR/tls/cert.pem (when run on the server's machine)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// File holding the server's admin token [default:
+    /// $SHARDLOCK_ADMIN_TOKEN, else a prompt]
+    #[arg(long, value_name = "PATH")]
+    pub admin_token_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub secret: SealSecretArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerSealArgs {
+    /// State directory made by `server init`
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// The current secret (not needed for a server made with
+    /// --insecure-no-seal)
+    #[command(flatten)]
+    pub current: SealSecretArgs,
+
+    /// File holding the new passphrase [default: a prompt]
+    #[arg(long, value_name = "PATH", conflicts_with = "new_key_file")]
+    pub new_passphrase_file: Option<PathBuf>,
+
+    /// New seal key file (created if missing)
+    #[arg(long, value_name = "PATH")]
+    pub new_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerBackupArgs {
+    /// State directory of the server (it may be running)
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// New directory to write the backup to (a complete state directory,
+    /// shares still sealed)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,6 +326,13 @@ pub struct ServerInitArgs {
     /// Extra DNS name or IP address for the certificate (repeatable)
     #[arg(long = "name", value_name = "NAME")]
     pub names: Vec<String>,
+
+    #[command(flatten)]
+    pub secret: SealSecretArgs,
+
+    /// Keep the shares' seal key in clear: for tests and experiments only
+    #[arg(long, conflicts_with_all = ["passphrase_file", "key_file"])]
+    pub insecure_no_seal: bool,
 }
 
 #[derive(Debug, Args)]
@@ -265,6 +344,16 @@ pub struct ServerRunArgs {
     /// Address to listen on (port 0 picks a free port)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
     pub listen: String,
+
+    /// Unseal at start with this (else a sealed server starts sealed, until
+    /// `server unseal`)
+    #[command(flatten)]
+    pub secret: SealSecretArgs,
+
+    /// Only to start on a database that has no seal yet: seal it with its
+    /// key in clear (tests only)
+    #[arg(long, conflicts_with_all = ["passphrase_file", "key_file"])]
+    pub insecure_no_seal: bool,
 
     /// Shut down when stdin reaches end of file (used by dev-cluster so
     /// nodes never outlive it)

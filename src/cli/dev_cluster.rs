@@ -82,7 +82,8 @@ impl DevCluster {
                         .to_string(),
                 )
             } else {
-                let report = server::init(&node_dir, &[])?;
+                // Throwaway local nodes: no passphrase to type at every start.
+                let report = server::init(&node_dir, &[], &server::seal::SealChoice::Insecure)?;
                 write_private(&admin_path, report.admin_token.expose())?;
                 report.admin_token
             };
@@ -100,7 +101,7 @@ impl DevCluster {
                 .unwrap_or(0);
             let node = spawn_node(&node_dir, port)?;
             reporter.note(&format!("node{k} serving on {}", node.url));
-            let fingerprint = server::State::load(&node_dir)?.fingerprint();
+            let fingerprint = server::certificate_fingerprint(&node_dir)?;
             targets.push(DealTarget {
                 url: node.url.clone(),
                 fingerprint: Some(fingerprint),

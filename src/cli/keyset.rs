@@ -139,7 +139,7 @@ fn create_command(settings: &Settings, args: &KeysetCreateArgs) -> Result<()> {
 
 /// Admin credentials, one per server: from a file (one line for all, or
 /// one per server), the environment, or a prompt on the terminal.
-fn admin_tokens(file: Option<&Path>, servers: &[String]) -> Result<Vec<Token>> {
+pub(super) fn admin_tokens(file: Option<&Path>, servers: &[String]) -> Result<Vec<Token>> {
     let n = servers.len();
     if let Some(path) = file {
         let text = fs::read_to_string(path)

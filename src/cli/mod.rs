@@ -53,7 +53,7 @@ pub fn main() -> i32 {
         Command::Inspect(a) => inspect::run(&a),
         Command::Status(a) => status::run(&settings, &a),
         Command::Keyset(c) => keyset::run(&settings, &c),
-        Command::Server(c) => server::run(&c),
+        Command::Server(c) => server::run(&settings, &c),
         Command::DevCluster(a) => dev_cluster::run(&settings, &a),
         Command::Demo(a) => demo::run(&settings, &a),
         Command::GenerateDocs(a) => generate_docs::run(&a),

@@ -1,7 +1,7 @@
 //! Keyset administration through the servers' admin API: creating a keyset
 //! with a trusted dealer (install and verify one share per server, obtain
-//! a client token from each, record the keyset in the config) and
-//! revoking a client at every server of a keyset.
+//! a client token from each, record the keyset in the config), revoking a
+//! client at every server of a keyset, and unsealing a server.
 //!
 //! The dealer's secret key exists only in this process, briefly, and is
 //! zeroized as soon as the shares are out (docs/THREAT-MODEL.md).
@@ -17,7 +17,9 @@ use super::http::{AdminClient, HttpOptions};
 use super::report::Reporter;
 use super::Session;
 use crate::encoding::{format_fingerprint, hex};
-use crate::protocol::{b64_element, CreateClientRequest, InstallShareRequest, Token};
+use crate::protocol::{
+    b64_element, CreateClientRequest, InstallShareRequest, Token, UnsealRequest, UnsealResponse,
+};
 use crate::threshold::kem::{deal, PublicKeyset};
 
 /// One server to deal a share to, with its admin credential.
@@ -133,6 +135,18 @@ impl Session {
             id,
             config_path: path,
         })
+    }
+
+    /// Hands the server at `url` its unseal secret (`server unseal`).
+    pub fn unseal_server(
+        &self,
+        url: &str,
+        fingerprint: Option<[u8; 32]>,
+        admin_token: Token,
+        request: &UnsealRequest,
+    ) -> Result<UnsealResponse> {
+        let admin = AdminClient::new(url, fingerprint, admin_token, &self.options.http)?;
+        Ok(admin.unseal(request)?)
     }
 
     /// Revokes `client` at every server of a keyset, one admin token per

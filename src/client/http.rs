@@ -39,6 +39,7 @@ use crate::protocol::Token;
 use crate::protocol::{
     b64_element, unb64_element, ClientInfo, ClientList, CreateClientRequest, CreateClientResponse,
     ErrorBody, EvaluateRequest, EvaluateResponse, Health, InstallShareRequest, KeyInfo,
+    UnsealRequest, UnsealResponse,
 };
 use crate::threshold::kem::{Evaluation, KeyService, PublicKeyset, ServiceError};
 use crate::threshold::voprf::Proof;
@@ -866,6 +867,17 @@ impl AdminClient {
                 .json(Method::Get, "/v1/admin/clients", Some(&self.token), None)?;
         Ok(list.clients)
     }
+
+    /// `POST /v1/admin/unseal`: hands the server its unseal secret.
+    pub fn unseal(&self, request: &UnsealRequest) -> Result<UnsealResponse, HttpError> {
+        let body = to_json(request)?;
+        self.connection.json(
+            Method::Post,
+            "/v1/admin/unseal",
+            Some(&self.token),
+            Some(&body),
+        )
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -960,6 +972,14 @@ fn status_of(
                 Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
             status.version = Some(sanitize(&health.version));
             status.pin_ok = endpoint.fingerprint.map(|_| true);
+            if health.status == "sealed" {
+                status.problem = Some(
+                    "sealed: it refuses to evaluate until its operator runs \
+                     `shardlock server unseal`"
+                        .into(),
+                );
+                return status;
+            }
         }
         Err(err @ HttpError::PinMismatch { .. }) => {
             status.reachable = true;

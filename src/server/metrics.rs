@@ -56,10 +56,12 @@ pub enum Limit {
     BodyTimeout,
     /// A connection that made no progress within the idle timeout.
     IdleTimeout,
+    /// A request that needs a share while the server is sealed (503).
+    Sealed,
 }
 
 impl Limit {
-    const ALL: [Limit; 8] = [
+    const ALL: [Limit; 9] = [
         Limit::ClientRequests,
         Limit::ClientElements,
         Limit::Unauthenticated,
@@ -68,6 +70,7 @@ impl Limit {
         Limit::BodySize,
         Limit::BodyTimeout,
         Limit::IdleTimeout,
+        Limit::Sealed,
     ];
 
     fn label(self) -> &'static str {
@@ -80,6 +83,7 @@ impl Limit {
             Limit::BodySize => "body_size",
             Limit::BodyTimeout => "body_timeout",
             Limit::IdleTimeout => "idle_timeout",
+            Limit::Sealed => "sealed",
         }
     }
 }
@@ -152,8 +156,9 @@ impl Metrics {
     }
 
     /// The exposition text; `evaluations_in_flight` comes from the
-    /// evaluation slots, which the limiter owns.
-    pub fn render(&self, evaluations_in_flight: usize) -> String {
+    /// evaluation slots, which the limiter owns, and `sealed` from the
+    /// state.
+    pub fn render(&self, evaluations_in_flight: usize, sealed: bool) -> String {
         let mut out = String::new();
         out.push_str(
             "# HELP shardlock_limit_refusals_total Requests or connections refused by a limit.\n\
@@ -173,6 +178,13 @@ impl Metrics {
             "Connections open now.",
             "gauge",
             self.open_connections.load(Ordering::Relaxed),
+        );
+        single(
+            &mut out,
+            "shardlock_sealed",
+            "1 while the shares are sealed (evaluations refused), else 0.",
+            "gauge",
+            u64::from(sealed),
         );
         single(
             &mut out,
@@ -251,11 +263,12 @@ mod tests {
         metrics.connection_opened();
         metrics.connection_opened();
         metrics.connection_closed();
-        let text = metrics.render(3);
+        let text = metrics.render(3, true);
         assert!(text.contains("shardlock_limit_refusals_total{limit=\"client_elements\"} 2"));
         assert!(text.contains("shardlock_limit_refusals_total{limit=\"connections\"} 0"));
         assert!(text.contains("shardlock_open_connections 1\n"));
         assert!(text.contains("shardlock_evaluations_in_flight 3\n"));
+        assert!(text.contains("shardlock_sealed 1\n"));
         assert!(text.contains("shardlock_requests_total{endpoint=\"evaluate\",outcome=\"ok\"} 2"));
         assert!(text.contains("shardlock_evaluated_elements_total 50"));
         assert!(text.contains("shardlock_evaluation_seconds_bucket{le=\"0.001\"} 0"));

@@ -41,6 +41,7 @@ mod conn;
 mod metrics;
 mod ratelimit;
 mod routes;
+pub mod seal;
 mod state;
 mod tls;
 
@@ -56,8 +57,8 @@ pub use auth::{generate_token, hash_token};
 #[cfg(any(test, feature = "testkit"))]
 pub use state::test_postgres;
 pub use state::{
-    ClientChangeError, ClientError, ClientRecord, InstallError, InstallOutcome, InstalledKey,
-    Principal, State,
+    backup, BackupReport, ClientChangeError, ClientError, ClientRecord, InstallError, InstallOutcome, InstalledKey,
+    Principal, SealReport, State, UnsealError, UnsealOutcome,
 };
 
 use crate::protocol::Token;
@@ -139,6 +140,9 @@ pub enum ServerError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// Sealing or unsealing failed.
+    #[error(transparent)]
+    Seal(#[from] seal::SealError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -179,7 +183,15 @@ impl InitReport {
 /// (SANs localhost, 127.0.0.1, ::1 plus `extra_names`), admin credential,
 /// empty client list and audit log. Refuses a directory that already holds
 /// a server.
-pub fn init(dir: &Path, extra_names: &[String]) -> Result<InitReport, ServerError> {
+///
+/// `seal` says how the shares will be sealed at rest (section 1.2 of
+/// docs/OPERATIONS.md): under a passphrase or key file, or
+/// [`seal::SealChoice::Insecure`] for tests and the dev cluster.
+pub fn init(
+    dir: &Path,
+    extra_names: &[String],
+    seal: &seal::SealChoice,
+) -> Result<InitReport, ServerError> {
     if state::TomlStore::holds_server(dir) {
         return Err(ServerError::AlreadyInitialised {
             path: dir.to_path_buf(),
@@ -198,8 +210,17 @@ pub fn init(dir: &Path, extra_names: &[String]) -> Result<InitReport, ServerErro
     }
     // Generate before touching the disk: a bad name leaves nothing behind.
     let cert = tls::generate_certificate(extra_names)?;
+    if let seal::SealChoice::Secret(secret) = seal {
+        secret.check_strength()?;
+    }
+    let seal_record = seal::SealRecord::new(&seal::SealKey::generate(), seal);
     let admin_token = generate_token();
-    state::TomlStore::create(dir, &cert, &hash_token(admin_token.expose()))?;
+    state::TomlStore::create(
+        dir,
+        &cert,
+        &hash_token(admin_token.expose()),
+        &seal_record,
+    )?;
     let mut names: Vec<String> = tls::DEFAULT_NAMES.iter().map(|s| s.to_string()).collect();
     for name in extra_names {
         let name = name.trim().to_string();
@@ -213,6 +234,13 @@ pub fn init(dir: &Path, extra_names: &[String]) -> Result<InitReport, ServerErro
         admin_token,
         names,
     })
+}
+
+/// The SHA-256 fingerprint of the certificate in state directory `dir`,
+/// read without opening its database: what `server unseal --dir` pins.
+pub fn certificate_fingerprint(dir: &Path) -> Result<[u8; 32], ServerError> {
+    let (_, tls) = state::TomlStore::open(dir).load_files()?;
+    Ok(tls.fingerprint())
 }
 
 /// The HTTP application (without TLS): every route, the body limit and the
@@ -321,12 +349,16 @@ async fn flush_summary(state: &Arc<State>) {
 /// or SIGTERM — and, with `exit_on_stdin_eof`, when stdin reaches end of
 /// file, so servers started by a parent process (`dev-cluster`) stop when
 /// the parent goes away, however it ends.
+///
+/// `unseal` opens the seal at start; without it a sealed server serves
+/// sealed (health and metrics only) until `server unseal`.
 pub fn serve_blocking(
     dir: &Path,
     listen: &str,
     exit_on_stdin_eof: bool,
+    unseal: Option<&seal::SealChoice>,
 ) -> Result<(), ServerError> {
-    let state = Arc::new(State::load(dir)?);
+    let state = Arc::new(State::open(dir, unseal)?);
     let config = state.tls_config()?;
     let listener = TcpListener::bind(listen).map_err(|source| ServerError::Bind {
         addr: listen.to_string(),
@@ -363,12 +395,23 @@ pub fn serve_blocking(
                 () = stdin_closed => {}
             }
         };
+        let serving = if state.is_sealed() {
+            "sealed".to_string()
+        } else {
+            format!("serving {} keyset(s)", state.keyset_ids().len())
+        };
         eprintln!(
-            "shardlock server: serving {} keyset(s) from {}, certificate {}",
-            state.keyset_ids().len(),
+            "shardlock server: {serving} from {}, certificate {}",
             state.dir().display(),
             crate::encoding::format_fingerprint(&state.fingerprint())
         );
+        if state.is_sealed() {
+            eprintln!(
+                "shardlock server: evaluations are refused until \
+                 `shardlock server unseal --server https://{addr} --dir {}`",
+                state.dir().display()
+            );
+        }
         // The one stdout line; dev-cluster and scripts read it for the port.
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "shardlock server listening on https://{addr}")
@@ -397,13 +440,19 @@ fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, Server
 
 #[cfg(test)]
 mod tests {
+    use super::seal::SealChoice;
     use super::*;
 
     #[test]
     fn init_refuses_an_existing_server_and_writes_nothing_on_bad_names() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("s");
-        let report = init(&dir, &["keys.example.org".into(), "10.0.0.7".into()]).unwrap();
+        let report = init(
+            &dir,
+            &["keys.example.org".into(), "10.0.0.7".into()],
+            &SealChoice::Insecure,
+        )
+        .unwrap();
         assert!(report.admin_token.expose().starts_with("slk_"));
         assert_eq!(report.fingerprint_text().len(), "sha256:".len() + 64);
         assert!(report.names.contains(&"keys.example.org".to_string()));
@@ -412,7 +461,7 @@ mod tests {
         assert!(!server_toml.contains(report.admin_token.expose()));
         let key_before = std::fs::read(dir.join("tls/key.pem")).unwrap();
         assert!(matches!(
-            init(&dir, &[]),
+            init(&dir, &[], &SealChoice::Insecure),
             Err(ServerError::AlreadyInitialised { .. })
         ));
         assert_eq!(std::fs::read(dir.join("tls/key.pem")).unwrap(), key_before);
@@ -421,7 +470,7 @@ mod tests {
 
         let other = tmp.path().join("t");
         assert!(matches!(
-            init(&other, &["bad name".into()]),
+            init(&other, &["bad name".into()], &SealChoice::Insecure),
             Err(ServerError::InvalidName(_))
         ));
         assert!(!other.exists());
@@ -433,12 +482,12 @@ mod tests {
         // An existing empty directory is fine; a non-empty one is refused.
         let empty = tmp.path().join("empty");
         std::fs::create_dir(&empty).unwrap();
-        init(&empty, &[]).unwrap();
+        init(&empty, &[], &SealChoice::Insecure).unwrap();
         let busy = tmp.path().join("busy");
         std::fs::create_dir(&busy).unwrap();
         std::fs::write(busy.join("notes.txt"), b"x").unwrap();
         assert!(matches!(
-            init(&busy, &[]),
+            init(&busy, &[], &SealChoice::Insecure),
             Err(ServerError::NotEmpty { .. })
         ));
         assert!(!busy.join("server.toml").exists());

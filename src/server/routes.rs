@@ -38,12 +38,14 @@ use super::metrics::{outcome, Limit};
 use super::ratelimit::ClientLimit;
 use super::state::{
     normalize_keyset_id, valid_client_name, validate_install, ClientChangeError, ClientError,
-    ClientRecord, InstallError, InstallOutcome, Principal, State,
+    ClientRecord, InstallError, InstallOutcome, Principal, State, UnsealError, UnsealOutcome,
 };
+use super::seal::UnsealSecret;
 use crate::encoding::b64;
 use crate::protocol::{
     b64_element, unb64_element, ClientInfo, ClientList, CreateClientRequest, CreateClientResponse,
-    ErrorBody, EvaluateRequest, EvaluateResponse, Health, InstallShareRequest, MAX_BATCH, MAX_BODY,
+    ErrorBody, EvaluateRequest, EvaluateResponse, Health, InstallShareRequest, UnsealRequest,
+    UnsealResponse, MAX_BATCH, MAX_BODY,
 };
 use crate::threshold::voprf::blind_evaluate_batch;
 
@@ -145,6 +147,7 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/v1/admin/keys/{keyset_id}", put(install_share))
         .route("/v1/admin/clients", post(create_client).get(list_clients))
         .route("/v1/admin/clients/{name}", delete(revoke_client))
+        .route("/v1/admin/unseal", post(unseal))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -299,6 +302,20 @@ fn require_admin(state: &State, headers: &HeaderMap, info: &mut AuditInfo) -> Re
     }
 }
 
+/// Refuses requests that need a share while the server is sealed: 503, so
+/// clients move on to another server, and the operator's `status` and
+/// health probes show why.
+fn require_unsealed(state: &State) -> Result<(), ApiError> {
+    if state.is_sealed() {
+        state.metrics.record_refusal(Limit::Sealed);
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server is sealed; its operator must unseal it",
+        ));
+    }
+    Ok(())
+}
+
 /// The path parameter, or "" when it cannot be extracted (e.g. invalid
 /// percent-encoding), which the callers' validation then rejects with a
 /// JSON error like any other malformed value.
@@ -429,11 +446,12 @@ fn parse_json<T: DeserializeOwned>(body: &[u8], what: &'static str) -> Result<T,
     serde_json::from_slice(body).map_err(|_| ApiError::bad_request(what))
 }
 
-async fn health() -> Response {
+async fn health(Shared(state): Shared<Arc<State>>) -> Response {
+    let status = if state.is_sealed() { "sealed" } else { "ok" };
     finish(
         AuditInfo::new("health"),
         Ok::<_, ApiError>(Json(Health {
-            status: "ok".into(),
+            status: status.into(),
             version: env!("CARGO_PKG_VERSION").into(),
         })),
     )
@@ -447,7 +465,9 @@ async fn metrics(Shared(state): Shared<Arc<State>>) -> Response {
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
             )],
-            state.metrics.render(state.limiter.evaluations_in_flight()),
+            state
+                .metrics
+                .render(state.limiter.evaluations_in_flight(), state.is_sealed()),
         )),
     )
 }
@@ -483,6 +503,7 @@ async fn key_info(
             Principal::Client { keysets, .. } if keysets.contains(&id) => {}
             _ => return Err(ApiError::forbidden("token not granted for this keyset")),
         }
+        require_unsealed(&state)?;
         let key = state
             .key(&id)
             .ok_or(ApiError::new(StatusCode::NOT_FOUND, "keyset not installed"))?;
@@ -526,6 +547,7 @@ async fn evaluate_inner(
             ))
         }
     };
+    require_unsealed(state)?;
     // Before the body: a client over its limit costs no body read.
     if let Err((limit, refused)) = state.limiter.admit_request(&name) {
         state.metrics.record_refusal(match limit {
@@ -630,6 +652,7 @@ async fn install_inner(
 ) -> Result<Response, ApiError> {
     let id = keyset_from_path(keyset_id, info)?;
     require_admin(state, headers, info)?;
+    require_unsealed(state)?;
     // The body holds a secret share: wiped when dropped.
     let mut raw = zeroize::Zeroizing::new(read_body(state, headers, body).await?);
     let mut request: InstallShareRequest =
@@ -699,6 +722,8 @@ async fn create_client(
     let mut body = Some(body);
     let result = async {
         require_admin(&state, &headers, &mut info)?;
+        // Grants name installed keysets, which a sealed server cannot see.
+        require_unsealed(&state)?;
         let body = read_body(&state, &headers, &mut body).await?;
         let request: CreateClientRequest =
             parse_json(&body, "request body is not a valid create-client request")?;
@@ -767,5 +792,49 @@ async fn revoke_client(
         Ok(Json(client_info(&record)))
     }
     .await;
+    finish(info, result)
+}
+
+/// `POST /v1/admin/unseal`: the admin credential plus the passphrase or
+/// key file (docs/FORMAT.md section 5.7). A wrong secret is 403 and
+/// audited like any admin request; argon2id runs on the blocking pool.
+async fn unseal(Shared(state): Shared<Arc<State>>, headers: HeaderMap, body: Body) -> Response {
+    let mut info = AuditInfo::new("unseal");
+    info.required = true;
+    let mut body = Some(body);
+    let result = async {
+        require_admin(&state, &headers, &mut info)?;
+        let raw = zeroize::Zeroizing::new(read_body(&state, &headers, &mut body).await?);
+        let request: UnsealRequest =
+            parse_json(&raw, "request body is not a valid unseal request")?;
+        let secret = UnsealSecret::from_request(&request).map_err(ApiError::bad_request)?;
+        drop(request);
+        let shared = Arc::clone(&state);
+        let outcome = tokio::task::spawn_blocking(move || shared.unseal(&secret))
+            .await
+            .map_err(|_| ApiError::internal("cannot unseal"))?;
+        let (status, keysets) = match outcome {
+            Ok(UnsealOutcome::Unsealed(n)) => ("unsealed", n),
+            Ok(UnsealOutcome::AlreadyUnsealed(n)) => ("already unsealed", n),
+            Err(UnsealError::Refused(e)) => {
+                return Err(ApiError::new(StatusCode::FORBIDDEN, e.to_string()))
+            }
+            Err(UnsealError::Failed(e)) => {
+                eprintln!("shardlock server: unseal failed: {e}");
+                return Err(ApiError::internal(
+                    "cannot unseal; the server's log says why",
+                ));
+            }
+        };
+        if status == "unsealed" {
+            eprintln!("shardlock server: unsealed, serving {keysets} keyset(s)");
+        }
+        Ok(Json(UnsealResponse {
+            status: status.into(),
+            keysets,
+        }))
+    }
+    .await;
+    discard_unread(&state, &headers, body).await;
     finish(info, result)
 }

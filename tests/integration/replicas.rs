@@ -9,6 +9,7 @@ use rand::rngs::OsRng;
 use shardlock::client::http::{AdminClient, HttpKeyService, HttpOptions};
 use shardlock::client::ServerEndpoint;
 use shardlock::protocol::{CreateClientRequest, InstallShareRequest, Token};
+use shardlock::server::seal::{SealChoice, UnsealSecret};
 use shardlock::server::{self, test_postgres, State};
 use shardlock::threshold::kem::{deal, KeyService, ServiceError};
 
@@ -23,7 +24,13 @@ fn a_client_made_and_revoked_through_one_replica_is_honoured_by_the_other() {
     // One participant: one state directory (certificate, admin token),
     // copied to a second replica; both point at the same database.
     let dir_a = tmp.path().join("a");
-    let report = server::init(&dir_a, &[]).expect("init");
+    // Sealed under a passphrase: the SQLite file init makes holds a seal,
+    // the PostgreSQL database gets its own from the first replica to
+    // start, and the second opens that one.
+    let passphrase = || {
+        SealChoice::Secret(UnsealSecret::passphrase("replicas share one seal".into()).unwrap())
+    };
+    let report = server::init(&dir_a, &[], &passphrase()).expect("init");
     let server_toml = dir_a.join("server.toml");
     let text = std::fs::read_to_string(&server_toml).expect("server.toml");
     let text = text.replace("stderr = true", "stderr = false");
@@ -34,8 +41,13 @@ fn a_client_made_and_revoked_through_one_replica_is_honoured_by_the_other() {
     .expect("server.toml");
     let dir_b = tmp.path().join("b");
     copy_dir(&dir_a, &dir_b);
-    let a = Arc::new(State::load(&dir_a).expect("load A"));
-    let b = Arc::new(State::load(&dir_b).expect("load B"));
+    // Without a secret, a fresh database cannot be sealed.
+    let err = State::load(&dir_a).unwrap_err();
+    assert!(err.to_string().contains("no seal yet"), "{err}");
+    let a = Arc::new(State::open(&dir_a, Some(&passphrase())).expect("load A"));
+    let b = Arc::new(State::open(&dir_b, Some(&passphrase())).expect("load B"));
+    // A replica started without the passphrase runs sealed.
+    assert!(State::load(&dir_b).expect("sealed C").is_sealed());
     assert_eq!(a.fingerprint(), b.fingerprint());
 
     let rt = runtime();

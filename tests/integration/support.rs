@@ -29,6 +29,7 @@ use shardlock::protocol::{
     InstallShareRequest,
 };
 use shardlock::secret::DataKey;
+use shardlock::server::seal::SealChoice;
 use shardlock::server::{self, ServerError, State};
 use shardlock::threshold::kem::{deal, PublicKeyset};
 use shardlock::threshold::shamir::SecretShare;
@@ -162,7 +163,7 @@ pub fn init_dir_with(
     dir: &Path,
     limits: &[(&str, toml::Value)],
 ) -> (server::InitReport, Arc<State>) {
-    let report = server::init(dir, &[]).expect("init");
+    let report = server::init(dir, &[], &SealChoice::Insecure).expect("init");
     let path = dir.join("server.toml");
     let mut text = std::fs::read_to_string(&path).expect("server.toml");
     // Keep test output quiet: audit lines go to the file only.

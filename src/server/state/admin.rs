@@ -12,7 +12,9 @@ use super::store::InsertClient;
 use super::{
     normalize_keyset_id, valid_client_name, ClientRecord, InstallError, InstalledKey, State,
 };
+use super::key_records;
 use crate::server::audit::now_rfc3339;
+use crate::server::seal::SealError;
 use crate::server::ServerError;
 
 /// Why an admin client change was refused.
@@ -71,9 +73,17 @@ impl State {
                 Err(InstallOutcome::Rejected(InstallError::Conflict))
             };
         }
-        self.store
-            .insert_key(&key)
-            .map_err(InstallOutcome::Storage)?;
+        let seal = self
+            .seal_key()
+            .ok_or(InstallOutcome::Storage(ServerError::Seal(SealError::Sealed)))?;
+        let row = key_records::seal_row(&seal, &key).map_err(InstallOutcome::Storage)?;
+        if !self
+            .store
+            .insert_key(&row, seal.id())
+            .map_err(InstallOutcome::Storage)?
+        {
+            return Err(InstallOutcome::Storage(ServerError::Seal(SealError::Changed)));
+        }
         Ok((true, self.publish_key(key)))
     }
 
@@ -131,7 +141,7 @@ impl State {
     /// checks against the same snapshot. The snapshot is only changed in
     /// one step after storage is written, so a change that panicked leaves
     /// it consistent and a poisoned lock is safe to take over.
-    fn admin_lock(&self) -> MutexGuard<'_, ()> {
+    pub(super) fn admin_lock(&self) -> MutexGuard<'_, ()> {
         self.write_lock
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -10,10 +10,17 @@
 //! by a mutex, commit to the store first, and only then publish, so an
 //! admin answer never describes a change that is not on disk.
 //!
+//! A server whose shares are sealed ([`crate::server::seal`]) starts with
+//! no keys published and refuses everything that needs them until it is
+//! unsealed ([`unsealing`]).
+//!
 //! Submodules: [`records`] (the in-memory types), [`install`] (install
-//! validation), [`admin`] (admin changes), [`store`] (the storage trait),
-//! [`sqlite_store`] (the embedded backend) and [`toml_store`] (the state
-//! directory's files, and the version 1 layout that is migrated once).
+//! validation), [`admin`] (admin changes), [`backup`] (consistent copies
+//! of the directory), [`key_records`] (keys as rows,
+//! sealed), [`unsealing`] (the seal's life cycle), [`store`] (the storage
+//! trait), [`sqlite_store`] (the embedded backend), [`postgres_store`]
+//! (the shared one) and [`toml_store`] (the state directory's files, and
+//! the version 1 layout that is migrated once).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,10 +32,13 @@ use super::audit_chain::AuditChain;
 use super::auth::{hash_token, token_matches};
 use super::metrics::Metrics;
 use super::ratelimit::{Limits, RateLimiter};
+use super::seal::SealChoice;
 use super::{tls, ServerError};
 
 mod admin;
+mod backup;
 mod install;
+mod key_records;
 mod postgres_store;
 mod records;
 mod sqlite_store;
@@ -40,8 +50,10 @@ pub mod test_postgres;
 #[cfg(test)]
 mod test_support;
 mod toml_store;
+mod unsealing;
 
 pub use admin::{ClientChangeError, ClientError, InstallOutcome};
+pub use backup::{backup, BackupReport};
 pub(crate) use install::validate_install;
 pub use install::InstallError;
 use postgres_store::PostgresStore;
@@ -50,6 +62,8 @@ pub use records::{ClientRecord, InstalledKey, Principal};
 use sqlite_store::{SqliteStore, DB_FILE};
 use store::Store;
 pub(crate) use toml_store::TomlStore;
+pub use unsealing::{SealReport, UnsealError, UnsealOutcome};
+use unsealing::SealStatus;
 
 // What storage hands the running state at load. Fields are private to this
 // module and its children, which include the storage code.
@@ -86,6 +100,13 @@ pub(crate) struct TlsMaterial {
     fingerprint: [u8; 32],
 }
 
+impl TlsMaterial {
+    /// SHA-256 of the certificate (DER).
+    pub(crate) fn fingerprint(&self) -> [u8; 32] {
+        self.fingerprint
+    }
+}
+
 /// The published snapshot: what evaluations see. Extended only after the
 /// change is in storage.
 #[derive(Debug)]
@@ -103,6 +124,8 @@ pub struct State {
     snapshot: RwLock<Snapshot>,
     /// Serialises admin mutations: persist, then publish.
     write_lock: Mutex<()>,
+    /// Sealed, or open with the seal key.
+    seal: RwLock<SealStatus>,
     pub(crate) metrics: Metrics,
     pub(crate) limiter: RateLimiter,
     /// The audit log's writing end (one lock keeps file and chain in order).
@@ -122,13 +145,22 @@ impl std::fmt::Debug for State {
 }
 
 impl State {
-    /// Loads a state directory made by [`crate::server::init`], validating
-    /// every stored key (canonical encodings, consistent public shares, id,
-    /// share matching its public share) so damaged state stops the server
-    /// at start instead of producing wrong answers. A version 1 directory
-    /// (keys and clients in TOML files) is migrated into the database first,
-    /// its files kept in `legacy-v1/`.
+    /// Loads a state directory made by [`crate::server::init`] without an
+    /// unseal secret: a sealed server starts sealed, one made with
+    /// `--insecure-no-seal` starts open. See [`State::open`].
     pub fn load(dir: &Path) -> Result<Self, ServerError> {
+        Self::open(dir, None)
+    }
+
+    /// Loads a state directory, unsealing it with `unseal` if given. Once
+    /// open, every stored key is validated (canonical encodings,
+    /// consistent public shares, id, share matching its public share) so
+    /// damaged state stops the server at start instead of producing wrong
+    /// answers. A version 1 directory (keys and clients in TOML files) is
+    /// migrated into the database first, its files kept in `legacy-v1/`;
+    /// a database without a seal record is sealed first (section 1 of
+    /// docs/OPERATIONS.md).
+    pub fn open(dir: &Path, unseal: Option<&SealChoice>) -> Result<Self, ServerError> {
         let files = TomlStore::open(dir);
         let (settings, tls) = files.load_files()?;
         let store: Box<dyn Store> = match &settings.database {
@@ -145,13 +177,13 @@ impl State {
             }
             None => Box::new(open_database(&files)?),
         };
-        let keys = store.keys()?;
+        let (status, keys) = unsealing::prepare(store.as_ref(), unseal)?;
         let audit_path = files.audit_path();
         let audit = AuditChain::open(&audit_path).map_err(|source| ServerError::Io {
             context: format!("cannot read {}", audit_path.display()),
             source,
         })?;
-        Ok(Self::start(files, store, settings, tls, keys, audit))
+        Ok(Self::start(files, store, settings, tls, status, keys, audit))
     }
 
     /// The running state over `store`, its keys published as loaded.
@@ -160,6 +192,7 @@ impl State {
         store: Box<dyn Store>,
         settings: Settings,
         tls: TlsMaterial,
+        seal: SealStatus,
         keys: Vec<InstalledKey>,
         audit: AuditChain,
     ) -> Self {
@@ -175,6 +208,7 @@ impl State {
             log_stderr: settings.log_stderr,
             snapshot: RwLock::new(Snapshot { keys }),
             write_lock: Mutex::new(()),
+            seal: RwLock::new(seal),
             metrics: Metrics::default(),
             limiter: RateLimiter::new(settings.limits),
             audit: Arc::new(audit),
@@ -253,12 +287,18 @@ impl State {
     /// The installed key of a keyset. Keys are immutable once installed,
     /// so the in-memory copy never goes stale; a miss asks the store, which
     /// is how a replica learns of a key installed through another one (on
-    /// its next request). A storage failure is a miss, reported on stderr.
+    /// its next request). A storage failure is a miss, reported on stderr;
+    /// a sealed server has no keys.
     pub fn key(&self, keyset_id_hex: &str) -> Option<Arc<InstalledKey>> {
         if let Some(key) = self.read().keys.get(keyset_id_hex) {
             return Some(Arc::clone(key));
         }
-        match self.store.key(keyset_id_hex) {
+        let seal = self.seal_key()?;
+        let found = self.store.key_row(keyset_id_hex).and_then(|row| {
+            row.map(|row| key_records::open_row(&seal, &row, &self.store.location()))
+                .transpose()
+        });
+        match found {
             Ok(Some(key)) => Some(self.publish_key(key)),
             Ok(None) => None,
             Err(e) => {
@@ -318,6 +358,16 @@ fn open_database(files: &TomlStore) -> Result<SqliteStore, ServerError> {
     let path = files.dir().join(DB_FILE);
     if !path.exists() && files.has_legacy_state() {
         let (keys, clients) = files.load_legacy_state()?;
+        // In clear, as version 1 kept them; the first load seals them.
+        let rows = keys
+            .iter()
+            .map(|key| {
+                Ok(store::KeyRow {
+                    id: key.id_hex().to_string(),
+                    record: key_records::install_json(key)?,
+                })
+            })
+            .collect::<Result<Vec<_>, ServerError>>()?;
         let staging = files.dir().join(format!("{DB_FILE}.migrating"));
         for stale in [
             staging.clone(),
@@ -328,7 +378,7 @@ fn open_database(files: &TomlStore) -> Result<SqliteStore, ServerError> {
         }
         {
             let staged = SqliteStore::open(&staging)?;
-            staged.import(&keys, &clients)?;
+            staged.import(&rows, &clients)?;
             staged.checkpoint()?;
         }
         std::fs::rename(&staging, &path).map_err(|source| ServerError::Io {

@@ -27,9 +27,8 @@ use postgres::error::SqlState;
 use postgres::{Client, Config, NoTls};
 use zeroize::Zeroizing;
 
-use super::sqlite_store::{install_json, validate_row};
-use super::store::{InsertClient, Store};
-use super::{ClientRecord, InstalledKey};
+use super::store::{InsertClient, KeyRow, Store};
+use super::ClientRecord;
 use crate::server::ServerError;
 
 /// Connections (and threads) per replica: token lookups run in parallel,
@@ -55,6 +54,12 @@ const MIGRATIONS: &[&str] = &[
          keysets      TEXT NOT NULL,            -- granted ids, space-separated
          revoked      BOOLEAN NOT NULL DEFAULT FALSE,
          created      TEXT NOT NULL
+     );",
+    // 2: the seal record, as in the SQLite schema.
+    "CREATE TABLE seal (
+         id     INTEGER PRIMARY KEY CHECK (id = 1),
+         key_id TEXT NOT NULL,
+         record TEXT NOT NULL
      );",
 ];
 
@@ -278,15 +283,8 @@ impl PostgresStore {
 
     fn insert_rows(
         tx: &mut postgres::Transaction<'_>,
-        keys: &[(String, Zeroizing<String>, String)],
         clients: &[ClientRecord],
     ) -> Result<(), postgres::Error> {
-        for (id, json, installed) in keys {
-            tx.execute(
-                "INSERT INTO keys (id, install, installed) VALUES ($1, $2, $3)",
-                &[id, &json.as_str(), installed],
-            )?;
-        }
         let statement = tx.prepare(&format!(
             "INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"
         ))?;
@@ -305,22 +303,12 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// Stores keys and clients in one transaction.
-    fn import(&self, keys: &[InstalledKey], clients: &[ClientRecord]) -> Result<(), InsertClient> {
-        let mut rows = Vec::new();
-        for key in keys {
-            let json = install_json(key)
-                .map_err(|e| InsertClient::Failed(ServerError::Serialize(e.to_string())))?;
-            rows.push((
-                key.id_hex().to_string(),
-                json,
-                crate::server::audit::now_rfc3339(),
-            ));
-        }
+    /// Stores clients in one transaction.
+    fn import(&self, clients: &[ClientRecord]) -> Result<(), InsertClient> {
         let clients = clients.to_vec();
-        let result = self.run("store keys and clients", move |client| {
+        let result = self.run("store clients", move |client| {
             let mut tx = client.transaction()?;
-            Self::insert_rows(&mut tx, &rows, &clients)?;
+            Self::insert_rows(&mut tx, &clients)?;
             tx.commit()
         })?;
         match result {
@@ -344,6 +332,7 @@ impl PostgresStore {
     }
 }
 
+#[cfg(any(test, feature = "testkit"))]
 fn flatten(e: InsertClient, label: &str) -> ServerError {
     match e {
         InsertClient::Failed(e) => e,
@@ -355,38 +344,102 @@ fn flatten(e: InsertClient, label: &str) -> ServerError {
 }
 
 impl Store for PostgresStore {
-    fn keys(&self) -> Result<Vec<InstalledKey>, ServerError> {
-        let rows = self.call("read keys", |client| {
+    fn location(&self) -> PathBuf {
+        self.where_()
+    }
+
+    fn key_rows(&self) -> Result<Vec<KeyRow>, ServerError> {
+        self.call("read keys", |client| {
             let rows = client.query("SELECT id, install FROM keys ORDER BY id", &[])?;
             rows.iter()
                 .map(|row| {
-                    Ok((
-                        row.try_get::<_, String>(0)?,
-                        Zeroizing::new(row.try_get(1)?),
-                    ))
+                    Ok(KeyRow {
+                        id: row.try_get(0)?,
+                        record: Zeroizing::new(row.try_get(1)?),
+                    })
                 })
-                .collect::<Result<Vec<(String, Zeroizing<String>)>, postgres::Error>>()
-        })?;
-        let where_ = self.where_();
-        rows.iter()
-            .map(|(id, install)| validate_row(&where_, id, install))
-            .collect()
+                .collect()
+        })
     }
 
-    fn key(&self, id_hex: &str) -> Result<Option<InstalledKey>, ServerError> {
+    fn key_row(&self, id_hex: &str) -> Result<Option<KeyRow>, ServerError> {
         let id = id_hex.to_string();
-        let row = self.call("read a key", move |client| {
+        self.call("read a key", move |client| {
             let row = client.query_opt("SELECT install FROM keys WHERE id = $1", &[&id])?;
-            row.map(|row| row.try_get::<_, String>(0).map(Zeroizing::new))
-                .transpose()
-        })?;
-        row.map(|install| validate_row(&self.where_(), id_hex, &install))
+            row.map(|row| {
+                Ok(KeyRow {
+                    id: id.clone(),
+                    record: Zeroizing::new(row.try_get(0)?),
+                })
+            })
             .transpose()
+        })
     }
 
-    fn insert_key(&self, key: &InstalledKey) -> Result<(), ServerError> {
-        self.import(std::slice::from_ref(key), &[])
-            .map_err(|e| flatten(e, &self.label))
+    fn insert_key(&self, row: &KeyRow, seal_key_id: &str) -> Result<bool, ServerError> {
+        let row = row.clone();
+        let seal_key_id = seal_key_id.to_string();
+        let installed = crate::server::audit::now_rfc3339();
+        self.call("store a key", move |client| {
+            // The seal row is locked for the check, so a concurrent seal
+            // change waits for this insert or makes it insert nothing.
+            let mut tx = client.transaction()?;
+            let current = tx.query_opt("SELECT key_id FROM seal WHERE id = 1 FOR SHARE", &[])?;
+            let current: Option<String> = current.map(|row| row.try_get(0)).transpose()?;
+            if current.as_deref() != Some(seal_key_id.as_str()) {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO keys (id, install, installed) VALUES ($1, $2, $3)",
+                &[&row.id, &row.record.as_str(), &installed],
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn seal(&self) -> Result<Option<String>, ServerError> {
+        self.call("read the seal", |client| {
+            let row = client.query_opt("SELECT record FROM seal WHERE id = 1", &[])?;
+            row.map(|row| row.try_get(0)).transpose()
+        })
+    }
+
+    fn write_seal(
+        &self,
+        expected: Option<&str>,
+        key_id: &str,
+        record: &str,
+        rows: &[KeyRow],
+    ) -> Result<bool, ServerError> {
+        let expected = expected.map(str::to_string);
+        let key_id = key_id.to_string();
+        let record = record.to_string();
+        let rows = rows.to_vec();
+        self.call("write the seal", move |client| {
+            let mut tx = client.transaction()?;
+            // Serialises seal changes (and first seals by replicas that
+            // start together) without a seal row to lock yet.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&(MIGRATION_LOCK + 1)])?;
+            let current = tx.query_opt("SELECT key_id FROM seal WHERE id = 1 FOR UPDATE", &[])?;
+            let current: Option<String> = current.map(|row| row.try_get(0)).transpose()?;
+            if current != expected {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO seal (id, key_id, record) VALUES (1, $1, $2)
+                 ON CONFLICT (id) DO UPDATE SET key_id = excluded.key_id, record = excluded.record",
+                &[&key_id, &record],
+            )?;
+            for row in &rows {
+                tx.execute(
+                    "UPDATE keys SET install = $2 WHERE id = $1",
+                    &[&row.id, &row.record.as_str()],
+                )?;
+            }
+            tx.commit()?;
+            Ok(true)
+        })
     }
 
     fn client_by_token(
@@ -425,12 +478,12 @@ impl Store for PostgresStore {
     }
 
     fn insert_client(&self, record: &ClientRecord) -> Result<(), InsertClient> {
-        self.import(&[], std::slice::from_ref(record))
+        self.import(std::slice::from_ref(record))
     }
 
     #[cfg(any(test, feature = "testkit"))]
     fn import_clients(&self, clients: &[ClientRecord]) -> Result<(), ServerError> {
-        self.import(&[], clients)
+        self.import(clients)
             .map_err(|e| flatten(e, &self.label))
     }
 

@@ -10,7 +10,8 @@
 //! - Clients are found by the SHA-256 of their token through a unique
 //!   index, so authentication costs the same at a thousand clients as at a
 //!   million; tokens are 256-bit random, so the hash is a safe lookup key.
-//! - A key row holds the install request it came from (JSON); loading
+//! - A key row holds the install request it came from (JSON), sealed under
+//!   the seal key ([`crate::server::seal`]); the state opens and
 //!   re-validates it exactly as the admin API would, so a damaged or
 //!   tampered row stops the server instead of producing wrong answers.
 
@@ -18,11 +19,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
-use super::store::{InsertClient, Store};
-use super::{ClientRecord, InstalledKey};
-use crate::protocol::InstallShareRequest;
+use super::store::{InsertClient, KeyRow, Store};
+use super::ClientRecord;
 use crate::server::ServerError;
 
 /// File name of the database inside the state directory.
@@ -44,6 +44,13 @@ const MIGRATIONS: &[&str] = &[
          keysets      TEXT NOT NULL,            -- granted ids, space-separated
          revoked      INTEGER NOT NULL DEFAULT 0,
          created      TEXT NOT NULL
+     ) STRICT;",
+    // 2: the seal record (one row) that wraps the key sealing every
+    // `keys.install`; the state seals older rows when it first sees this.
+    "CREATE TABLE seal (
+         id     INTEGER PRIMARY KEY CHECK (id = 1),
+         key_id TEXT NOT NULL,                  -- 16 hex digits, not secret
+         record TEXT NOT NULL                   -- JSON, FORMAT.md section 7
      ) STRICT;",
 ];
 
@@ -81,11 +88,7 @@ impl SqliteStore {
 
     /// Imports keys and clients (from the legacy file layout) in one
     /// transaction, so a crash leaves either all of them or none.
-    pub(crate) fn import(
-        &self,
-        keys: &[InstalledKey],
-        clients: &[ClientRecord],
-    ) -> Result<(), ServerError> {
+    pub(crate) fn import(&self, keys: &[KeyRow], clients: &[ClientRecord]) -> Result<(), ServerError> {
         let mut conn = lock(&self.writer);
         let tx = conn
             .transaction()
@@ -111,43 +114,96 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn keys(&self) -> Result<Vec<InstalledKey>, ServerError> {
+    fn location(&self) -> PathBuf {
+        self.path.clone()
+    }
+
+    fn key_rows(&self) -> Result<Vec<KeyRow>, ServerError> {
         let conn = lock(&self.reader);
         let mut statement = conn
             .prepare("SELECT id, install FROM keys ORDER BY id")
             .map_err(db(&self.path, "read keys"))?;
         let rows = statement
             .query_map([], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    Zeroizing::new(row.get::<_, String>(1)?),
-                ))
+                Ok(KeyRow {
+                    id: row.get(0)?,
+                    record: Zeroizing::new(row.get(1)?),
+                })
             })
             .map_err(db(&self.path, "read keys"))?;
-        let mut keys = Vec::new();
-        for row in rows {
-            let (id, install) = row.map_err(db(&self.path, "read keys"))?;
-            keys.push(validate_row(&self.path, &id, &install)?);
-        }
-        Ok(keys)
+        rows.collect::<Result<_, _>>()
+            .map_err(db(&self.path, "read keys"))
     }
 
-    fn key(&self, id_hex: &str) -> Result<Option<InstalledKey>, ServerError> {
+    fn key_row(&self, id_hex: &str) -> Result<Option<KeyRow>, ServerError> {
         let conn = lock(&self.reader);
-        let install: Option<Zeroizing<String>> = conn
-            .query_row("SELECT install FROM keys WHERE id = ?1", [id_hex], |row| {
-                row.get::<_, String>(0).map(Zeroizing::new)
+        conn.query_row("SELECT install FROM keys WHERE id = ?1", [id_hex], |row| {
+            Ok(KeyRow {
+                id: id_hex.to_string(),
+                record: Zeroizing::new(row.get(0)?),
             })
-            .optional()
-            .map_err(db(&self.path, "read a key"))?;
-        install
-            .map(|install| validate_row(&self.path, id_hex, &install))
-            .transpose()
+        })
+        .optional()
+        .map_err(db(&self.path, "read a key"))
     }
 
-    fn insert_key(&self, key: &InstalledKey) -> Result<(), ServerError> {
+    fn insert_key(&self, row: &KeyRow, seal_key_id: &str) -> Result<bool, ServerError> {
         let conn = lock(&self.writer);
-        insert_key(&conn, key).map_err(db(&self.path, "store a key"))
+        let inserted = conn
+            .execute(
+                "INSERT INTO keys (id, install, installed)
+                 SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM seal WHERE key_id = ?4)",
+                params![
+                    row.id,
+                    row.record.as_str(),
+                    crate::server::audit::now_rfc3339(),
+                    seal_key_id
+                ],
+            )
+            .map_err(db(&self.path, "store a key"))?;
+        Ok(inserted == 1)
+    }
+
+    fn seal(&self) -> Result<Option<String>, ServerError> {
+        let conn = lock(&self.reader);
+        conn.query_row("SELECT record FROM seal WHERE id = 1", [], |row| row.get(0))
+            .optional()
+            .map_err(db(&self.path, "read the seal"))
+    }
+
+    fn write_seal(
+        &self,
+        expected: Option<&str>,
+        key_id: &str,
+        record: &str,
+        rows: &[KeyRow],
+    ) -> Result<bool, ServerError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db(&self.path, "begin a seal change"))?;
+        let current: Option<String> = tx
+            .query_row("SELECT key_id FROM seal WHERE id = 1", [], |row| row.get(0))
+            .optional()
+            .map_err(db(&self.path, "read the seal"))?;
+        if current.as_deref() != expected {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO seal (id, key_id, record) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET key_id = excluded.key_id, record = excluded.record",
+            params![key_id, record],
+        )
+        .map_err(db(&self.path, "write the seal"))?;
+        for row in rows {
+            tx.execute(
+                "UPDATE keys SET install = ?2 WHERE id = ?1",
+                params![row.id, row.record.as_str()],
+            )
+            .map_err(db(&self.path, "seal a key"))?;
+        }
+        tx.commit().map_err(db(&self.path, "commit a seal change"))?;
+        Ok(true)
     }
 
     fn client_by_token(
@@ -268,24 +324,12 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// The install request a key row holds (JSON), zeroized when dropped:
-/// both backends store keys this way.
-pub(super) fn install_json(key: &InstalledKey) -> Result<Zeroizing<String>, serde_json::Error> {
-    let mut request = InstallShareRequest::new(key.keyset(), key.share());
-    let json = serde_json::to_string(&request).map(Zeroizing::new);
-    // The request and its JSON are copies of the secret share.
-    request.share.zeroize();
-    json
-}
-
-fn insert_key(conn: &Connection, key: &InstalledKey) -> rusqlite::Result<()> {
-    let json =
-        install_json(key).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+fn insert_key(conn: &Connection, row: &KeyRow) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO keys (id, install, installed) VALUES (?1, ?2, ?3)",
         params![
-            key.id_hex(),
-            json.as_str(),
+            row.id,
+            row.record.as_str(),
             crate::server::audit::now_rfc3339()
         ],
     )?;
@@ -326,27 +370,6 @@ fn client_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRecord> {
     })
 }
 
-/// A stored key, validated as an install of keyset `id` would be.
-pub(super) fn validate_row(
-    path: &Path,
-    id: &str,
-    install: &str,
-) -> Result<InstalledKey, ServerError> {
-    let corrupt = |reason: String| ServerError::Corrupt {
-        path: path.to_path_buf(),
-        reason: format!("key {id}: {reason}"),
-    };
-    let mut request: InstallShareRequest =
-        serde_json::from_str(install).map_err(|_| corrupt("unreadable install record".into()))?;
-    let validated = super::validate_install(id, &request);
-    request.share.zeroize();
-    let key = validated.map_err(|e| corrupt(e.to_string()))?;
-    if key.id_hex() != id {
-        return Err(corrupt("stored under another keyset id".into()));
-    }
-    Ok(key)
-}
-
 fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     // A panic mid-statement leaves SQLite consistent (the transaction rolls
     // back), so a poisoned lock is safe to take over.
@@ -363,13 +386,7 @@ fn db(path: &Path, what: &str) -> impl FnOnce(rusqlite::Error) -> ServerError {
 
 #[cfg(test)]
 mod tests {
-    use rand::rngs::OsRng;
-
     use super::*;
-    use crate::encoding::hex;
-    use crate::server::state::test_support::request_for;
-    use crate::server::state::validate_install;
-    use crate::threshold::kem::deal;
 
     fn client(name: &str, seed: u8) -> ClientRecord {
         ClientRecord {
@@ -386,28 +403,6 @@ mod tests {
         let path = tmp.path().join(DB_FILE);
         let store = SqliteStore::open(&path).unwrap();
         (tmp, path, store)
-    }
-
-    #[test]
-    fn a_tampered_key_row_stops_the_load_without_printing_the_share() {
-        let (_tmp, path, store) = temp_store();
-        let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
-        let id = hex(keyset.id());
-        let key = validate_install(&id, &request_for(&keyset, &shares[0])).unwrap();
-        store.insert_key(&key).unwrap();
-        assert_eq!(store.keys().unwrap().len(), 1);
-        // Swap in another participant's share: the install check catches it.
-        let mut forged = request_for(&keyset, &shares[1]);
-        forged.participant = 1;
-        let forged_json = serde_json::to_string(&forged).unwrap();
-        lock(&store.writer)
-            .execute("UPDATE keys SET install = ?1", [&forged_json])
-            .unwrap();
-        let err = store.keys().unwrap_err();
-        assert!(matches!(err, ServerError::Corrupt { .. }), "{err}");
-        assert!(err.to_string().contains(&id), "{err}");
-        assert!(!err.to_string().contains(&forged.share));
-        let _ = path;
     }
 
     #[test]

@@ -8,8 +8,23 @@
 //! durably, or not at all. Lookups by token hash are index lookups, so
 //! their cost does not grow with the number of clients.
 
-use super::{ClientRecord, InstalledKey};
+use zeroize::Zeroizing;
+
+use super::ClientRecord;
 use crate::server::ServerError;
+
+/// A stored key: its keyset id and its key record, sealed under the seal
+/// key (docs/FORMAT.md section 7). Only a database written before sealing
+/// existed holds records in clear, and then no seal record (see
+/// [`Store::seal`]); the state converts those at load.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyRow {
+    /// Keyset id, lower-case hex.
+    pub(crate) id: String,
+    /// The record as stored (may be a secret share in clear in an old
+    /// database, so zeroized when dropped).
+    pub(crate) record: Zeroizing<String>,
+}
 
 /// Why a client could not be inserted.
 #[derive(Debug)]
@@ -28,15 +43,37 @@ impl From<ServerError> for InsertClient {
 
 /// Durable storage of a participant's keys and clients.
 pub(crate) trait Store: Send + Sync + std::fmt::Debug {
-    /// Every installed key, validated as an install would be.
-    fn keys(&self) -> Result<Vec<InstalledKey>, ServerError>;
+    /// Names the database in messages (a path, or host and database; never
+    /// a password).
+    fn location(&self) -> std::path::PathBuf;
 
-    /// The installed key of keyset `id_hex`, validated, if any: how a
-    /// replica finds a key installed through another replica.
-    fn key(&self, id_hex: &str) -> Result<Option<InstalledKey>, ServerError>;
+    /// Every stored key, as stored.
+    fn key_rows(&self) -> Result<Vec<KeyRow>, ServerError>;
 
-    /// Stores a newly installed key.
-    fn insert_key(&self, key: &InstalledKey) -> Result<(), ServerError>;
+    /// The stored key of keyset `id_hex`, if any: how a replica finds a
+    /// key installed through another replica.
+    fn key_row(&self, id_hex: &str) -> Result<Option<KeyRow>, ServerError>;
+
+    /// Stores a newly installed key sealed under seal key `seal_key_id`,
+    /// in one transaction with the check that this is still the seal key
+    /// in the database. `Ok(false)`: it is not (the seal was changed
+    /// since this server unsealed), and nothing was stored.
+    fn insert_key(&self, row: &KeyRow, seal_key_id: &str) -> Result<bool, ServerError>;
+
+    /// The seal record (JSON), if the database has one yet.
+    fn seal(&self) -> Result<Option<String>, ServerError>;
+
+    /// Replaces the seal record, in one transaction with rewriting the
+    /// given key rows, provided the current seal key id is still
+    /// `expected` (`None`: there is no seal record yet). `Ok(false)`: it
+    /// is not, and nothing changed.
+    fn write_seal(
+        &self,
+        expected: Option<&str>,
+        key_id: &str,
+        record: &str,
+        rows: &[KeyRow],
+    ) -> Result<bool, ServerError>;
 
     /// The client whose token hashes to `token_sha256`, if any.
     fn client_by_token(&self, token_sha256: &[u8; 32])

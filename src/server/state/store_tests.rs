@@ -2,16 +2,13 @@
 //! every backend: SQLite always, PostgreSQL on the server `.ci/run` starts
 //! (`SHARDLOCK_TEST_POSTGRES`; a failure under CI when it is missing).
 
-use rand::rngs::OsRng;
+use zeroize::Zeroizing;
 
 use super::postgres_store::PostgresStore;
 use super::sqlite_store::{SqliteStore, DB_FILE};
-use super::store::{InsertClient, Store};
+use super::store::{InsertClient, KeyRow, Store};
 use super::test_postgres::fresh_database;
-use super::test_support::request_for;
-use super::{validate_install, ClientRecord};
-use crate::encoding::hex;
-use crate::threshold::kem::deal;
+use super::ClientRecord;
 
 fn client(name: &str, seed: u8) -> ClientRecord {
     ClientRecord {
@@ -61,23 +58,49 @@ fn clients_roundtrip(store: &dyn Store, reopen: &dyn Fn() -> Box<dyn Store>) {
     );
 }
 
-/// Keys: stored, listed and found by id, validated on the way out; a
-/// second key under the same id is refused.
-fn keys_roundtrip(store: &dyn Store, reopen: &dyn Fn() -> Box<dyn Store>) {
-    assert!(store.keys().unwrap().is_empty());
-    let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
-    let id = hex(keyset.id());
-    let key = validate_install(&id, &request_for(&keyset, &shares[0])).unwrap();
-    assert!(store.key(&id).unwrap().is_none());
-    store.insert_key(&key).unwrap();
-    let again = validate_install(&id, &request_for(&keyset, &shares[0])).unwrap();
-    assert!(store.insert_key(&again).is_err());
+fn row(id: &str, record: &str) -> KeyRow {
+    KeyRow {
+        id: id.into(),
+        record: Zeroizing::new(record.into()),
+    }
+}
+
+/// Keys and the seal: a key is stored only under the seal key the database
+/// holds; rows are listed and found by id; a second key under the same id
+/// is refused; a seal change is conditional on the seal it replaces and
+/// rewrites rows in the same transaction.
+fn keys_and_seal_roundtrip(store: &dyn Store, reopen: &dyn Fn() -> Box<dyn Store>) {
+    assert!(store.key_rows().unwrap().is_empty());
+    assert!(store.seal().unwrap().is_none());
+    let a = "ab".repeat(32);
+    // No seal yet: nothing can be stored.
+    assert!(!store.insert_key(&row(&a, "sealed-a"), "k1").unwrap());
+    assert!(store.write_seal(None, "k1", "{\"seal\":1}", &[]).unwrap());
+    // A second first seal (another replica) loses.
+    assert!(!store.write_seal(None, "k9", "{}", &[]).unwrap());
+    assert!(!store.insert_key(&row(&a, "sealed-a"), "k0").unwrap());
+    assert!(store.insert_key(&row(&a, "sealed-a"), "k1").unwrap());
+    assert!(store.insert_key(&row(&a, "other"), "k1").is_err());
     let other = reopen();
-    let keys = other.keys().unwrap();
-    assert_eq!(keys.len(), 1);
-    assert_eq!(keys[0].share(), key.share());
-    assert_eq!(other.key(&id).unwrap().unwrap().share(), key.share());
-    assert!(other.key(&"00".repeat(32)).unwrap().is_none());
+    assert_eq!(other.seal().unwrap().as_deref(), Some("{\"seal\":1}"));
+    let rows = other.key_rows().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].id, a);
+    assert_eq!(rows[0].record.as_str(), "sealed-a");
+    assert_eq!(other.key_row(&a).unwrap().unwrap().record.as_str(), "sealed-a");
+    assert!(other.key_row(&"00".repeat(32)).unwrap().is_none());
+    // A stale expectation changes nothing; the right one rewrites rows.
+    assert!(!other
+        .write_seal(Some("k0"), "k2", "{}", &[row(&a, "x")])
+        .unwrap());
+    assert!(other
+        .write_seal(Some("k1"), "k2", "{\"seal\":2}", &[row(&a, "resealed-a")])
+        .unwrap());
+    assert_eq!(store.key_row(&a).unwrap().unwrap().record.as_str(), "resealed-a");
+    assert_eq!(store.seal().unwrap().as_deref(), Some("{\"seal\":2}"));
+    // The old seal key can no longer store keys.
+    assert!(!store.insert_key(&row(&"cd".repeat(32), "c"), "k1").unwrap());
+    assert!(store.insert_key(&row(&"cd".repeat(32), "c"), "k2").unwrap());
 }
 
 /// Bulk import is one transaction: a duplicate inside it stores nothing.
@@ -130,7 +153,7 @@ macro_rules! suite {
 
 suite! {
     clients_are_found_by_token_hash_and_name_and_names_stay_unique: clients_roundtrip;
-    keys_are_stored_validated_and_found_by_id: keys_roundtrip;
+    keys_are_stored_only_under_the_current_seal: keys_and_seal_roundtrip;
     a_bulk_import_is_one_transaction: |store, _| import_is_all_or_nothing(store);
 }
 

@@ -15,12 +15,12 @@ mod schema;
 mod write;
 
 /// File names inside the state directory (layout in [`crate::server`]).
-const SERVER_FILE: &str = "server.toml";
+pub(super) const SERVER_FILE: &str = "server.toml";
 const CLIENTS_FILE: &str = "clients.toml";
-const AUDIT_FILE: &str = "audit.log";
-const TLS_DIR: &str = "tls";
-const CERT_FILE: &str = "cert.pem";
-const KEY_FILE: &str = "key.pem";
+pub(super) const AUDIT_FILE: &str = "audit.log";
+pub(super) const TLS_DIR: &str = "tls";
+pub(super) const CERT_FILE: &str = "cert.pem";
+pub(super) const KEY_FILE: &str = "key.pem";
 const KEYS_DIR: &str = "keys";
 /// Where a version 1 layout's key files and client list are kept after
 /// their migration into the database.

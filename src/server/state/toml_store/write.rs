@@ -18,7 +18,9 @@ use super::{
     TLS_DIR,
 };
 use crate::durable::{self, Replace};
+use crate::server::seal::SealRecord;
 use crate::server::state::sqlite_store::{SqliteStore, DB_FILE};
+use crate::server::state::store::Store as _;
 #[cfg(test)]
 use crate::server::state::{ClientRecord, InstalledKey};
 use crate::server::{io_error, tls, ServerError};
@@ -31,6 +33,7 @@ impl TomlStore {
         dir: &Path,
         cert: &tls::GeneratedCertificate,
         admin_hash: &[u8; 32],
+        seal: &SealRecord,
     ) -> Result<(), ServerError> {
         for sub in [dir.to_path_buf(), dir.join(TLS_DIR)] {
             durable::create_private_dir(&sub)
@@ -40,7 +43,14 @@ impl TomlStore {
         let tls_dir = dir.join(TLS_DIR);
         write_private(&tls_dir.join(KEY_FILE), cert.key_pem.as_bytes())?;
         write_private(&tls_dir.join(CERT_FILE), cert.cert_pem.as_bytes())?;
-        SqliteStore::open(&dir.join(DB_FILE))?;
+        // The seal record goes in with the empty database, so even a server
+        // later moved to PostgreSQL never has an unsealed SQLite file.
+        SqliteStore::open(&dir.join(DB_FILE))?.write_seal(
+            None,
+            seal.key_id(),
+            &seal.to_text(),
+            &[],
+        )?;
         let audit_path = dir.join(AUDIT_FILE);
         durable::open_append_private(&audit_path).map_err(cannot_write(&audit_path))?;
         // server.toml last: its presence marks a complete state directory.
