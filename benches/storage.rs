@@ -79,7 +79,8 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn measure(rt: &tokio::runtime::Runtime, dir: &std::path::Path, clients: usize) -> Figures {
-    let report = server::init(dir, &[], &shardlock::server::seal::SealChoice::Insecure).expect("init");
+    let report =
+        server::init(dir, &[], &shardlock::server::seal::SealChoice::Insecure).expect("init");
     // No rate limit in the way of a benchmark.
     let settings = dir.join("server.toml");
     let text = std::fs::read_to_string(&settings).expect("server.toml");

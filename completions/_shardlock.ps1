@@ -197,6 +197,9 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a server state directory: TLS key and certificate, admin credential')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Serve HTTPS from a state directory until SIGINT/SIGTERM')
+            [CompletionResult]::new('unseal', 'unseal', [CompletionResultType]::ParameterValue, 'Give a running sealed server its passphrase or key file')
+            [CompletionResult]::new('seal', 'seal', [CompletionResultType]::ParameterValue, 'Change the passphrase or key file that seals a server''s shares')
+            [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Copy a server''s state directory consistently, while it runs')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Check the audit log''s hash chain')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -204,9 +207,12 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
         'shardlock;server;init' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'State directory to create')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Extra DNS name or IP address for the certificate (repeatable)')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'File holding the passphrase (mode 0600; one trailing newline is dropped) [default: $SHARDLOCK_SERVER_PASSPHRASE, else a prompt]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Seal key file instead of a passphrase (init creates it if missing)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--insecure-no-seal', '--insecure-no-seal', [CompletionResultType]::ParameterName, 'Keep the shares'' seal key in clear: for tests and experiments only')
             [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
@@ -217,10 +223,58 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
         'shardlock;server;run' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'State directory made by `server init`')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (port 0 picks a free port)')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'File holding the passphrase (mode 0600; one trailing newline is dropped) [default: $SHARDLOCK_SERVER_PASSPHRASE, else a prompt]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Seal key file instead of a passphrase (init creates it if missing)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--insecure-no-seal', '--insecure-no-seal', [CompletionResultType]::ParameterName, 'Only to start on a database that has no seal yet: seal it with its key in clear (tests only)')
             [CompletionResult]::new('--exit-on-stdin-eof', '--exit-on-stdin-eof', [CompletionResultType]::ParameterName, 'Shut down when stdin reaches end of file (used by dev-cluster so nodes never outlive it)')
+            [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'shardlock;server;unseal' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The server: https://host:port, with #sha256:HEX unless --dir gives its certificate')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'The server''s state directory, to pin its certificate from DIR/tls/cert.pem (when run on the server''s machine)')
+            [CompletionResult]::new('--admin-token-file', '--admin-token-file', [CompletionResultType]::ParameterName, 'File holding the server''s admin token [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'File holding the passphrase (mode 0600; one trailing newline is dropped) [default: $SHARDLOCK_SERVER_PASSPHRASE, else a prompt]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Seal key file instead of a passphrase (init creates it if missing)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'shardlock;server;seal' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'State directory made by `server init`')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'File holding the passphrase (mode 0600; one trailing newline is dropped) [default: $SHARDLOCK_SERVER_PASSPHRASE, else a prompt]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Seal key file instead of a passphrase (init creates it if missing)')
+            [CompletionResult]::new('--new-passphrase-file', '--new-passphrase-file', [CompletionResultType]::ParameterName, 'File holding the new passphrase [default: a prompt]')
+            [CompletionResult]::new('--new-key-file', '--new-key-file', [CompletionResultType]::ParameterName, 'New seal key file (created if missing)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'shardlock;server;backup' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'State directory of the server (it may be running)')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'New directory to write the backup to (a complete state directory, shares still sealed)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
             [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
@@ -268,6 +322,9 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
         'shardlock;server;help' {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a server state directory: TLS key and certificate, admin credential')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Serve HTTPS from a state directory until SIGINT/SIGTERM')
+            [CompletionResult]::new('unseal', 'unseal', [CompletionResultType]::ParameterValue, 'Give a running sealed server its passphrase or key file')
+            [CompletionResult]::new('seal', 'seal', [CompletionResultType]::ParameterValue, 'Change the passphrase or key file that seals a server''s shares')
+            [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Copy a server''s state directory consistently, while it runs')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Check the audit log''s hash chain')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -276,6 +333,15 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             break
         }
         'shardlock;server;help;run' {
+            break
+        }
+        'shardlock;server;help;unseal' {
+            break
+        }
+        'shardlock;server;help;seal' {
+            break
+        }
+        'shardlock;server;help;backup' {
             break
         }
         'shardlock;server;help;audit' {
@@ -369,6 +435,9 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
         'shardlock;help;server' {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a server state directory: TLS key and certificate, admin credential')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Serve HTTPS from a state directory until SIGINT/SIGTERM')
+            [CompletionResult]::new('unseal', 'unseal', [CompletionResultType]::ParameterValue, 'Give a running sealed server its passphrase or key file')
+            [CompletionResult]::new('seal', 'seal', [CompletionResultType]::ParameterValue, 'Change the passphrase or key file that seals a server''s shares')
+            [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Copy a server''s state directory consistently, while it runs')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Check the audit log''s hash chain')
             break
         }
@@ -376,6 +445,15 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             break
         }
         'shardlock;help;server;run' {
+            break
+        }
+        'shardlock;help;server;unseal' {
+            break
+        }
+        'shardlock;help;server;seal' {
+            break
+        }
+        'shardlock;help;server;backup' {
             break
         }
         'shardlock;help;server;audit' {

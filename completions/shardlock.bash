@@ -88,11 +88,20 @@ _shardlock() {
             shardlock__subcmd__help__subcmd__server,audit)
                 cmd="shardlock__subcmd__help__subcmd__server__subcmd__audit"
                 ;;
+            shardlock__subcmd__help__subcmd__server,backup)
+                cmd="shardlock__subcmd__help__subcmd__server__subcmd__backup"
+                ;;
             shardlock__subcmd__help__subcmd__server,init)
                 cmd="shardlock__subcmd__help__subcmd__server__subcmd__init"
                 ;;
             shardlock__subcmd__help__subcmd__server,run)
                 cmd="shardlock__subcmd__help__subcmd__server__subcmd__run"
+                ;;
+            shardlock__subcmd__help__subcmd__server,seal)
+                cmd="shardlock__subcmd__help__subcmd__server__subcmd__seal"
+                ;;
+            shardlock__subcmd__help__subcmd__server,unseal)
+                cmd="shardlock__subcmd__help__subcmd__server__subcmd__unseal"
                 ;;
             shardlock__subcmd__help__subcmd__server__subcmd__audit,verify)
                 cmd="shardlock__subcmd__help__subcmd__server__subcmd__audit__subcmd__verify"
@@ -124,6 +133,9 @@ _shardlock() {
             shardlock__subcmd__server,audit)
                 cmd="shardlock__subcmd__server__subcmd__audit"
                 ;;
+            shardlock__subcmd__server,backup)
+                cmd="shardlock__subcmd__server__subcmd__backup"
+                ;;
             shardlock__subcmd__server,help)
                 cmd="shardlock__subcmd__server__subcmd__help"
                 ;;
@@ -132,6 +144,12 @@ _shardlock() {
                 ;;
             shardlock__subcmd__server,run)
                 cmd="shardlock__subcmd__server__subcmd__run"
+                ;;
+            shardlock__subcmd__server,seal)
+                cmd="shardlock__subcmd__server__subcmd__seal"
+                ;;
+            shardlock__subcmd__server,unseal)
+                cmd="shardlock__subcmd__server__subcmd__unseal"
                 ;;
             shardlock__subcmd__server__subcmd__audit,help)
                 cmd="shardlock__subcmd__server__subcmd__audit__subcmd__help"
@@ -148,6 +166,9 @@ _shardlock() {
             shardlock__subcmd__server__subcmd__help,audit)
                 cmd="shardlock__subcmd__server__subcmd__help__subcmd__audit"
                 ;;
+            shardlock__subcmd__server__subcmd__help,backup)
+                cmd="shardlock__subcmd__server__subcmd__help__subcmd__backup"
+                ;;
             shardlock__subcmd__server__subcmd__help,help)
                 cmd="shardlock__subcmd__server__subcmd__help__subcmd__help"
                 ;;
@@ -156,6 +177,12 @@ _shardlock() {
                 ;;
             shardlock__subcmd__server__subcmd__help,run)
                 cmd="shardlock__subcmd__server__subcmd__help__subcmd__run"
+                ;;
+            shardlock__subcmd__server__subcmd__help,seal)
+                cmd="shardlock__subcmd__server__subcmd__help__subcmd__seal"
+                ;;
+            shardlock__subcmd__server__subcmd__help,unseal)
+                cmd="shardlock__subcmd__server__subcmd__help__subcmd__unseal"
                 ;;
             shardlock__subcmd__server__subcmd__help__subcmd__audit,verify)
                 cmd="shardlock__subcmd__server__subcmd__help__subcmd__audit__subcmd__verify"
@@ -535,7 +562,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__help__subcmd__server)
-            opts="init run audit"
+            opts="init run unseal seal backup audit"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -576,6 +603,20 @@ _shardlock() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shardlock__subcmd__help__subcmd__server__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shardlock__subcmd__help__subcmd__server__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -591,6 +632,34 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__help__subcmd__server__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__help__subcmd__server__subcmd__seal)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__help__subcmd__server__subcmd__unseal)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -855,7 +924,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__server)
-            opts="-q -j -h --config --allow-http --quiet --jobs --help init run audit help"
+            opts="-q -j -h --config --allow-http --quiet --jobs --help init run unseal seal backup audit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -982,8 +1051,42 @@ _shardlock() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shardlock__subcmd__server__subcmd__backup)
+            opts="-q -j -h --dir --out --config --allow-http --quiet --jobs --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shardlock__subcmd__server__subcmd__help)
-            opts="init run audit help"
+            opts="init run unseal seal backup audit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1013,6 +1116,20 @@ _shardlock() {
         shardlock__subcmd__server__subcmd__help__subcmd__audit__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__server__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1066,8 +1183,36 @@ _shardlock() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shardlock__subcmd__server__subcmd__help__subcmd__seal)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__server__subcmd__help__subcmd__unseal)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shardlock__subcmd__server__subcmd__init)
-            opts="-q -j -h --dir --name --config --allow-http --quiet --jobs --help"
+            opts="-q -j -h --dir --name --passphrase-file --key-file --insecure-no-seal --config --allow-http --quiet --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1078,6 +1223,14 @@ _shardlock() {
                     return 0
                     ;;
                 --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1101,7 +1254,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__server__subcmd__run)
-            opts="-q -j -h --dir --listen --exit-on-stdin-eof --config --allow-http --quiet --jobs --help"
+            opts="-q -j -h --dir --listen --passphrase-file --key-file --insecure-no-seal --exit-on-stdin-eof --config --allow-http --quiet --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1112,6 +1265,106 @@ _shardlock() {
                     return 0
                     ;;
                 --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__server__subcmd__seal)
+            opts="-q -j -h --dir --passphrase-file --key-file --new-passphrase-file --new-key-file --config --allow-http --quiet --jobs --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --new-passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --new-key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__server__subcmd__unseal)
+            opts="-q -j -h --server --dir --admin-token-file --passphrase-file --key-file --config --allow-http --quiet --jobs --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -109,30 +109,66 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_s
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the configured keysets'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from help" -f -a "revoke-client" -d 'Revoke a client\'s token at every server of a keyset (cutting it off needs n - t + 1 of them)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -s h -l help -d 'Print help'
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -f -a "init" -d 'Create a server state directory: TLS key and certificate, admin credential'
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -f -a "run" -d 'Serve HTTPS from a state directory until SIGINT/SIGTERM'
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -f -a "audit" -d 'Check the audit log\'s hash chain'
-complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run audit help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -f -a "init" -d 'Create a server state directory: TLS key and certificate, admin credential'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -f -a "run" -d 'Serve HTTPS from a state directory until SIGINT/SIGTERM'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -f -a "unseal" -d 'Give a running sealed server its passphrase or key file'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -f -a "seal" -d 'Change the passphrase or key file that seals a server\'s shares'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -f -a "backup" -d 'Copy a server\'s state directory consistently, while it runs'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -f -a "audit" -d 'Check the audit log\'s hash chain'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l dir -d 'State directory to create' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l name -d 'Extra DNS name or IP address for the certificate (repeatable)' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l passphrase-file -d 'File holding the passphrase (mode 0600; one trailing newline is dropped) [default: $SHARDLOCK_SERVER_PASSPHRASE, else a prompt]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l key-file -d 'Seal key file instead of a passphrase (init creates it if missing)' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l insecure-no-seal -d 'Keep the shares\' seal key in clear: for tests and experiments only'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l dir -d 'State directory made by `server init`' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l passphrase-file -d 'File holding the passphrase (mode 0600; one trailing newline is dropped) [default: $SHARDLOCK_SERVER_PASSPHRASE, else a prompt]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l key-file -d 'Seal key file instead of a passphrase (init creates it if missing)' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l insecure-no-seal -d 'Only to start on a database that has no seal yet: seal it with its key in clear (tests only)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l exit-on-stdin-eof -d 'Shut down when stdin reaches end of file (used by dev-cluster so nodes never outlive it)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -l server -d 'The server: https://host:port, with #sha256:HEX unless --dir gives its certificate' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -l dir -d 'The server\'s state directory, to pin its certificate from DIR/tls/cert.pem (when run on the server\'s machine)' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -l admin-token-file -d 'File holding the server\'s admin token [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -l passphrase-file -d 'File holding the passphrase (mode 0600; one trailing newline is dropped) [default: $SHARDLOCK_SERVER_PASSPHRASE, else a prompt]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -l key-file -d 'Seal key file instead of a passphrase (init creates it if missing)' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -l dir -d 'State directory made by `server init`' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -l passphrase-file -d 'File holding the passphrase (mode 0600; one trailing newline is dropped) [default: $SHARDLOCK_SERVER_PASSPHRASE, else a prompt]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -l key-file -d 'Seal key file instead of a passphrase (init creates it if missing)' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -l new-passphrase-file -d 'File holding the new passphrase [default: a prompt]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -l new-key-file -d 'New seal key file (created if missing)' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from backup" -l dir -d 'State directory of the server (it may be running)' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from backup" -l out -d 'New directory to write the backup to (a complete state directory, shares still sealed)' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from backup" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from backup" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from backup" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from backup" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from backup" -s h -l help -d 'Print help'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
@@ -142,6 +178,9 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_s
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create a server state directory: TLS key and certificate, admin credential'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "run" -d 'Serve HTTPS from a state directory until SIGINT/SIGTERM'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "unseal" -d 'Give a running sealed server its passphrase or key file'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "seal" -d 'Change the passphrase or key file that seals a server\'s shares'
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "backup" -d 'Copy a server\'s state directory consistently, while it runs'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "audit" -d 'Check the audit log\'s hash chain'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -l dir -d 'Directory for the nodes\' state and the generated config.toml' -r -F
@@ -179,4 +218,7 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_see
 complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from keyset" -f -a "revoke-client" -d 'Revoke a client\'s token at every server of a keyset (cutting it off needs n - t + 1 of them)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "init" -d 'Create a server state directory: TLS key and certificate, admin credential'
 complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "run" -d 'Serve HTTPS from a state directory until SIGINT/SIGTERM'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "unseal" -d 'Give a running sealed server its passphrase or key file'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "seal" -d 'Change the passphrase or key file that seals a server\'s shares'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "backup" -d 'Copy a server\'s state directory consistently, while it runs'
 complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from server" -f -a "audit" -d 'Check the audit log\'s hash chain'

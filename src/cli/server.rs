@@ -85,7 +85,11 @@ pub fn run(settings: &Settings, command: &ServerCommand) -> Result<()> {
                 .session
                 .unseal_server(&url, Some(pin), token, &secret.to_request())
                 .with_context(|| format!("cannot unseal {url}"))?;
-            outln!("{url}: {}, serving {} keyset(s)", answer.status, answer.keysets);
+            outln!(
+                "{url}: {}, serving {} keyset(s)",
+                answer.status,
+                answer.keysets
+            );
             Ok(())
         }
         ServerCommand::Seal(args) => {
@@ -122,7 +126,11 @@ pub fn run(settings: &Settings, command: &ServerCommand) -> Result<()> {
         }
         ServerCommand::Backup(args) => {
             let report = server::backup(&args.dir, &args.out).with_context(|| {
-                format!("cannot back up {} to {}", args.dir.display(), args.out.display())
+                format!(
+                    "cannot back up {} to {}",
+                    args.dir.display(),
+                    args.out.display()
+                )
             })?;
             outln!(
                 "backed up {} key(s) and {} client(s) to {}; shares sealed with {}",
@@ -175,7 +183,9 @@ fn seal_description(choice: &SealChoice) -> &'static str {
 /// (with `prompt`, on a terminal) a prompt. `None`: none given.
 fn existing_secret(args: &SealSecretArgs, prompt: bool) -> Result<Option<UnsealSecret>> {
     if let Some(path) = &args.passphrase_file {
-        return Ok(Some(seal::read_passphrase_file(path).map_err(UsageError::new)?));
+        return Ok(Some(
+            seal::read_passphrase_file(path).map_err(UsageError::new)?,
+        ));
     }
     if let Some(path) = &args.key_file {
         return Ok(Some(UnsealSecret::KeyFile(
@@ -186,8 +196,11 @@ fn existing_secret(args: &SealSecretArgs, prompt: bool) -> Result<Option<UnsealS
         return Ok(Some(secret));
     }
     if prompt && std::io::stdin().is_terminal() {
-        let text = rpassword::prompt_password("passphrase: ").context("cannot read the passphrase")?;
-        return Ok(Some(UnsealSecret::passphrase(text).map_err(UsageError::new)?));
+        let text =
+            rpassword::prompt_password("passphrase: ").context("cannot read the passphrase")?;
+        return Ok(Some(
+            UnsealSecret::passphrase(text).map_err(UsageError::new)?,
+        ));
     }
     Ok(None)
 }
@@ -196,6 +209,18 @@ fn existing_secret(args: &SealSecretArgs, prompt: bool) -> Result<Option<UnsealS
 /// does not exist; with `from_env`, also $SHARDLOCK_SERVER_PASSPHRASE), or
 /// a passphrase typed twice on a terminal.
 fn new_secret(
+    passphrase_file: Option<&Path>,
+    key_file: Option<&Path>,
+    from_env: bool,
+) -> Result<UnsealSecret> {
+    let secret = find_new_secret(passphrase_file, key_file, from_env)?;
+    secret
+        .check_strength()
+        .map_err(|e| UsageError::new(e.to_string()))?;
+    Ok(secret)
+}
+
+fn find_new_secret(
     passphrase_file: Option<&Path>,
     key_file: Option<&Path>,
     from_env: bool,
@@ -239,8 +264,8 @@ fn new_secret(
         seal::MIN_PASSPHRASE_LEN
     ))
     .context("cannot read the passphrase")?;
-    let second =
-        rpassword::prompt_password("the same passphrase again: ").context("cannot read the passphrase")?;
+    let second = rpassword::prompt_password("the same passphrase again: ")
+        .context("cannot read the passphrase")?;
     if first != second {
         return Err(UsageError::new("the two passphrases differ; nothing was written").into());
     }

@@ -57,8 +57,8 @@ pub use auth::{generate_token, hash_token};
 #[cfg(any(test, feature = "testkit"))]
 pub use state::test_postgres;
 pub use state::{
-    backup, BackupReport, ClientChangeError, ClientError, ClientRecord, InstallError, InstallOutcome, InstalledKey,
-    Principal, SealReport, State, UnsealError, UnsealOutcome,
+    backup, BackupReport, ClientChangeError, ClientError, ClientRecord, InstallError,
+    InstallOutcome, InstalledKey, Principal, SealReport, State, UnsealError, UnsealOutcome,
 };
 
 use crate::protocol::Token;
@@ -215,12 +215,7 @@ pub fn init(
     }
     let seal_record = seal::SealRecord::new(&seal::SealKey::generate(), seal);
     let admin_token = generate_token();
-    state::TomlStore::create(
-        dir,
-        &cert,
-        &hash_token(admin_token.expose()),
-        &seal_record,
-    )?;
+    state::TomlStore::create(dir, &cert, &hash_token(admin_token.expose()), &seal_record)?;
     let mut names: Vec<String> = tls::DEFAULT_NAMES.iter().map(|s| s.to_string()).collect();
     for name in extra_names {
         let name = name.trim().to_string();

@@ -36,11 +36,11 @@ use super::audit::{self, Actor, AuditInfo, AuditRecord};
 use super::auth::{bearer_token, generate_token, hash_token};
 use super::metrics::{outcome, Limit};
 use super::ratelimit::ClientLimit;
+use super::seal::UnsealSecret;
 use super::state::{
     normalize_keyset_id, valid_client_name, validate_install, ClientChangeError, ClientError,
     ClientRecord, InstallError, InstallOutcome, Principal, State, UnsealError, UnsealOutcome,
 };
-use super::seal::UnsealSecret;
 use crate::encoding::b64;
 use crate::protocol::{
     b64_element, unb64_element, ClientInfo, ClientList, CreateClientRequest, CreateClientResponse,

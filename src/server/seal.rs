@@ -102,7 +102,9 @@ pub struct SealKey {
 
 impl std::fmt::Debug for SealKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SealKey").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("SealKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -154,7 +156,9 @@ impl SealKey {
         }
         let bytes = unb64(body).ok_or_else(|| corrupt("malformed sealed record"))?;
         aead_open(self.key.expose(), &record_aad(id_hex), &bytes).ok_or_else(|| {
-            corrupt("the sealed record fails authentication (altered, or moved from another keyset)")
+            corrupt(
+                "the sealed record fails authentication (altered, or moved from another keyset)",
+            )
         })
     }
 }
@@ -389,7 +393,11 @@ impl SealRecord {
         }
         let corrupt = || SealError::Corrupt("the seal record is damaged".into());
         let salt = self.salt.as_deref().and_then(unb64).ok_or_else(corrupt)?;
-        let wrapped = self.wrapped.as_deref().and_then(unb64).ok_or_else(corrupt)?;
+        let wrapped = self
+            .wrapped
+            .as_deref()
+            .and_then(unb64)
+            .ok_or_else(corrupt)?;
         let kek = derive_kek(secret, &salt, self.argon2).ok_or_else(corrupt)?;
         let bytes = aead_open(kek.expose(), &wrap_aad(self.kind), &wrapped)
             .ok_or(SealError::WrongSecret(given))?;
@@ -548,7 +556,9 @@ fn parse_key_file(text: &str) -> Result<SecretBytes<32>, String> {
         .and_then(unb64)
         .map(Zeroizing::new)
         .and_then(|bytes| SecretBytes::from_slice(&bytes))
-        .ok_or_else(|| format!("not a shardlock seal key file (expected one line {KEY_FILE_PREFIX}…)"))
+        .ok_or_else(|| {
+            format!("not a shardlock seal key file (expected one line {KEY_FILE_PREFIX}…)")
+        })
 }
 
 /// Writes a new random key file at `path` (0600, never over an existing
@@ -601,7 +611,9 @@ fn read_private(path: &Path, what: &str) -> Result<Zeroizing<String>, String> {
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read {shown}: {e}"))?;
     if bytes.len() as u64 > MAX_SECRET_FILE_LEN {
-        return Err(format!("{what} {shown} is larger than {MAX_SECRET_FILE_LEN} bytes"));
+        return Err(format!(
+            "{what} {shown} is larger than {MAX_SECRET_FILE_LEN} bytes"
+        ));
     }
     let text = String::from_utf8(std::mem::take(&mut *bytes))
         .map_err(|_| format!("{what} {shown} is not UTF-8 text"))?;
@@ -641,7 +653,10 @@ mod tests {
     #[test]
     fn a_passphrase_seal_opens_with_the_passphrase_only() {
         let key = SealKey::generate();
-        let record = SealRecord::new(&key, &SealChoice::Secret(passphrase("correct horse battery")));
+        let record = SealRecord::new(
+            &key,
+            &SealChoice::Secret(passphrase("correct horse battery")),
+        );
         let text = record.to_text();
         assert!(!text.contains(&b64(key.key.expose())));
         let parsed = SealRecord::parse(&text).unwrap();
@@ -693,7 +708,10 @@ mod tests {
         assert!(!sealed.contains("share record"));
         assert_eq!(&*key.open_record(&a, &sealed).unwrap(), b"share record");
         let moved = key.open_record(&b, &sealed).unwrap_err();
-        assert!(moved.to_string().contains("moved from another keyset"), "{moved}");
+        assert!(
+            moved.to_string().contains("moved from another keyset"),
+            "{moved}"
+        );
         let other = SealKey::generate();
         assert!(other.open_record(&a, &sealed).is_err());
         let mut flipped = sealed.clone().into_bytes();
@@ -716,8 +734,12 @@ mod tests {
     fn passphrase_files_must_be_private_and_lose_one_newline() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("pass");
-        crate::durable::write_file(&path, b"a long passphrase\n", crate::durable::Replace::Refuse)
-            .unwrap();
+        crate::durable::write_file(
+            &path,
+            b"a long passphrase\n",
+            crate::durable::Replace::Refuse,
+        )
+        .unwrap();
         match read_passphrase_file(&path).unwrap() {
             UnsealSecret::Passphrase(p) => assert_eq!(p.as_str(), "a long passphrase"),
             other => panic!("{other:?}"),

@@ -6,5 +6,6 @@ mod docs;
 mod limits;
 mod network;
 mod replicas;
+mod sealing;
 mod support;
 mod tree;

@@ -27,9 +27,8 @@ fn a_client_made_and_revoked_through_one_replica_is_honoured_by_the_other() {
     // Sealed under a passphrase: the SQLite file init makes holds a seal,
     // the PostgreSQL database gets its own from the first replica to
     // start, and the second opens that one.
-    let passphrase = || {
-        SealChoice::Secret(UnsealSecret::passphrase("replicas share one seal".into()).unwrap())
-    };
+    let passphrase =
+        || SealChoice::Secret(UnsealSecret::passphrase("replicas share one seal".into()).unwrap());
     let report = server::init(&dir_a, &[], &passphrase()).expect("init");
     let server_toml = dir_a.join("server.toml");
     let text = std::fs::read_to_string(&server_toml).expect("server.toml");

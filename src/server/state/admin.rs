@@ -8,11 +8,11 @@
 
 use std::sync::{Arc, MutexGuard, PoisonError};
 
+use super::key_records;
 use super::store::InsertClient;
 use super::{
     normalize_keyset_id, valid_client_name, ClientRecord, InstallError, InstalledKey, State,
 };
-use super::key_records;
 use crate::server::audit::now_rfc3339;
 use crate::server::seal::SealError;
 use crate::server::ServerError;
@@ -75,14 +75,18 @@ impl State {
         }
         let seal = self
             .seal_key()
-            .ok_or(InstallOutcome::Storage(ServerError::Seal(SealError::Sealed)))?;
+            .ok_or(InstallOutcome::Storage(ServerError::Seal(
+                SealError::Sealed,
+            )))?;
         let row = key_records::seal_row(&seal, &key).map_err(InstallOutcome::Storage)?;
         if !self
             .store
             .insert_key(&row, seal.id())
             .map_err(InstallOutcome::Storage)?
         {
-            return Err(InstallOutcome::Storage(ServerError::Seal(SealError::Changed)));
+            return Err(InstallOutcome::Storage(ServerError::Seal(
+                SealError::Changed,
+            )));
         }
         Ok((true, self.publish_key(key)))
     }

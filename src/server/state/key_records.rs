@@ -139,6 +139,9 @@ mod tests {
         let other = SealKey::generate();
         assert!(open_row(&other, &row, place).is_err());
         let resealed = reseal_row(&seal, &other, &row, place).unwrap();
-        assert_eq!(open_row(&other, &resealed, place).unwrap().share(), key.share());
+        assert_eq!(
+            open_row(&other, &resealed, place).unwrap().share(),
+            key.share()
+        );
     }
 }

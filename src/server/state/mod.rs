@@ -62,8 +62,8 @@ pub use records::{ClientRecord, InstalledKey, Principal};
 use sqlite_store::{SqliteStore, DB_FILE};
 use store::Store;
 pub(crate) use toml_store::TomlStore;
-pub use unsealing::{SealReport, UnsealError, UnsealOutcome};
 use unsealing::SealStatus;
+pub use unsealing::{SealReport, UnsealError, UnsealOutcome};
 
 // What storage hands the running state at load. Fields are private to this
 // module and its children, which include the storage code.
@@ -183,7 +183,9 @@ impl State {
             context: format!("cannot read {}", audit_path.display()),
             source,
         })?;
-        Ok(Self::start(files, store, settings, tls, status, keys, audit))
+        Ok(Self::start(
+            files, store, settings, tls, status, keys, audit,
+        ))
     }
 
     /// The running state over `store`, its keys published as loaded.

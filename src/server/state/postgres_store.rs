@@ -483,8 +483,7 @@ impl Store for PostgresStore {
 
     #[cfg(any(test, feature = "testkit"))]
     fn import_clients(&self, clients: &[ClientRecord]) -> Result<(), ServerError> {
-        self.import(clients)
-            .map_err(|e| flatten(e, &self.label))
+        self.import(clients).map_err(|e| flatten(e, &self.label))
     }
 
     fn revoke_client(&self, name: &str) -> Result<Option<bool>, ServerError> {

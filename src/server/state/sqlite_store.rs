@@ -88,7 +88,11 @@ impl SqliteStore {
 
     /// Imports keys and clients (from the legacy file layout) in one
     /// transaction, so a crash leaves either all of them or none.
-    pub(crate) fn import(&self, keys: &[KeyRow], clients: &[ClientRecord]) -> Result<(), ServerError> {
+    pub(crate) fn import(
+        &self,
+        keys: &[KeyRow],
+        clients: &[ClientRecord],
+    ) -> Result<(), ServerError> {
         let mut conn = lock(&self.writer);
         let tx = conn
             .transaction()
@@ -202,7 +206,8 @@ impl Store for SqliteStore {
             )
             .map_err(db(&self.path, "seal a key"))?;
         }
-        tx.commit().map_err(db(&self.path, "commit a seal change"))?;
+        tx.commit()
+            .map_err(db(&self.path, "commit a seal change"))?;
         Ok(true)
     }
 

@@ -87,7 +87,10 @@ fn keys_and_seal_roundtrip(store: &dyn Store, reopen: &dyn Fn() -> Box<dyn Store
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].id, a);
     assert_eq!(rows[0].record.as_str(), "sealed-a");
-    assert_eq!(other.key_row(&a).unwrap().unwrap().record.as_str(), "sealed-a");
+    assert_eq!(
+        other.key_row(&a).unwrap().unwrap().record.as_str(),
+        "sealed-a"
+    );
     assert!(other.key_row(&"00".repeat(32)).unwrap().is_none());
     // A stale expectation changes nothing; the right one rewrites rows.
     assert!(!other
@@ -96,7 +99,10 @@ fn keys_and_seal_roundtrip(store: &dyn Store, reopen: &dyn Fn() -> Box<dyn Store
     assert!(other
         .write_seal(Some("k1"), "k2", "{\"seal\":2}", &[row(&a, "resealed-a")])
         .unwrap());
-    assert_eq!(store.key_row(&a).unwrap().unwrap().record.as_str(), "resealed-a");
+    assert_eq!(
+        store.key_row(&a).unwrap().unwrap().record.as_str(),
+        "resealed-a"
+    );
     assert_eq!(store.seal().unwrap().as_deref(), Some("{\"seal\":2}"));
     // The old seal key can no longer store keys.
     assert!(!store.insert_key(&row(&"cd".repeat(32), "c"), "k1").unwrap());

@@ -17,7 +17,8 @@ pub(crate) fn request_for(keyset: &PublicKeyset, share: &SecretShare) -> Install
 pub(crate) fn fresh_dir() -> (tempfile::TempDir, PathBuf, crate::protocol::Token) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("server");
-    let report = crate::server::init(&dir, &[], &crate::server::seal::SealChoice::Insecure).unwrap();
+    let report =
+        crate::server::init(&dir, &[], &crate::server::seal::SealChoice::Insecure).unwrap();
     (tmp, dir, report.admin_token)
 }
 

@@ -164,8 +164,8 @@ impl State {
             .seal()
             .map_err(UnsealError::Failed)?
             .ok_or(UnsealError::Failed(ServerError::Seal(SealError::NoSeal)))?;
-        let record = SealRecord::parse(&text)
-            .map_err(|e| UnsealError::Failed(ServerError::Seal(e)))?;
+        let record =
+            SealRecord::parse(&text).map_err(|e| UnsealError::Failed(ServerError::Seal(e)))?;
         let key = record.open(secret).map_err(|e| match e {
             SealError::Corrupt(_) => UnsealError::Failed(ServerError::Seal(e)),
             refused => UnsealError::Refused(refused),
@@ -188,7 +188,9 @@ impl State {
     /// restarted (their key no longer matches).
     pub fn change_seal(&self, new: &SealChoice) -> Result<SealReport, ServerError> {
         let _guard = self.admin_lock();
-        let key = self.seal_key().ok_or(ServerError::Seal(SealError::Sealed))?;
+        let key = self
+            .seal_key()
+            .ok_or(ServerError::Seal(SealError::Sealed))?;
         if let SealChoice::Secret(secret) = new {
             secret.check_strength().map_err(ServerError::Seal)?;
         }
@@ -217,9 +219,9 @@ impl State {
             (written, true, rows.len())
         } else {
             let record = SealRecord::new(&key, new);
-            let written = self
-                .store
-                .write_seal(Some(key.id()), key.id(), &record.to_text(), &[])?;
+            let written =
+                self.store
+                    .write_seal(Some(key.id()), key.id(), &record.to_text(), &[])?;
             (written, false, self.store.key_rows()?.len())
         };
         if !written {
@@ -234,5 +236,132 @@ impl State {
             rotated,
             keys,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::rngs::OsRng;
+
+    use super::*;
+    use crate::encoding::hex;
+    use crate::server::state::test_support::request_for;
+    use crate::server::state::validate_install;
+    use crate::threshold::kem::deal;
+
+    fn passphrase(text: &str) -> UnsealSecret {
+        UnsealSecret::passphrase(text.into()).unwrap()
+    }
+
+    fn a_key() -> InstalledKey {
+        let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
+        validate_install(&hex(keyset.id()), &request_for(&keyset, &shares[0])).unwrap()
+    }
+
+    #[test]
+    fn a_sealed_state_has_no_keys_until_the_right_passphrase_unseals_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s");
+        let secret = || SealChoice::Secret(passphrase("the right passphrase"));
+        crate::server::init(&dir, &[], &secret()).unwrap();
+        let key = a_key();
+        let id = key.id_hex().to_string();
+        State::open(&dir, Some(&secret()))
+            .unwrap()
+            .install(key)
+            .unwrap();
+
+        let state = State::load(&dir).unwrap();
+        assert!(state.is_sealed());
+        assert!(state.key(&id).is_none());
+        assert!(state.keyset_ids().is_empty());
+        assert!(matches!(
+            state.install(a_key()),
+            Err(crate::server::InstallOutcome::Storage(ServerError::Seal(
+                SealError::Sealed
+            )))
+        ));
+        assert!(matches!(
+            state.unseal(&passphrase("a wrong passphrase")),
+            Err(UnsealError::Refused(SealError::WrongSecret("passphrase")))
+        ));
+        assert!(state.is_sealed());
+        assert_eq!(
+            state.unseal(&passphrase("the right passphrase")).unwrap(),
+            UnsealOutcome::Unsealed(1)
+        );
+        assert!(state.key(&id).is_some());
+        assert_eq!(
+            state.unseal(&passphrase("anything")).unwrap(),
+            UnsealOutcome::AlreadyUnsealed(1)
+        );
+    }
+
+    #[test]
+    fn sealing_an_insecure_server_rotates_its_key_and_stale_replicas_cannot_store() {
+        let (_tmp, dir, _admin) = crate::server::state::test_support::fresh_dir();
+        let state = State::load(&dir).unwrap();
+        let stale = State::load(&dir).unwrap();
+        let key = a_key();
+        let id = key.id_hex().to_string();
+        state.install(key).unwrap();
+        let old_id = state.seal_key().unwrap().id().to_string();
+        let report = state
+            .change_seal(&SealChoice::Secret(passphrase("now it is sealed")))
+            .unwrap();
+        assert_eq!(
+            report,
+            SealReport {
+                kind: SealKind::Argon2id,
+                rotated: true,
+                keys: 1
+            }
+        );
+        assert_ne!(state.seal_key().unwrap().id(), old_id);
+        // The other handle still holds the old seal key: its install is
+        // refused instead of writing a row nobody could open.
+        assert!(matches!(
+            stale.install(a_key()),
+            Err(crate::server::InstallOutcome::Storage(ServerError::Seal(
+                SealError::Changed
+            )))
+        ));
+        // Reopened: sealed now, and the passphrase opens the re-sealed key.
+        assert!(State::load(&dir).unwrap().is_sealed());
+        let reopened = State::open(
+            &dir,
+            Some(&SealChoice::Secret(passphrase("now it is sealed"))),
+        )
+        .unwrap();
+        assert!(reopened.key(&id).is_some());
+        // A passphrase change keeps the seal key: nothing to rotate.
+        let report = reopened
+            .change_seal(&SealChoice::Secret(passphrase("and now another one")))
+            .unwrap();
+        assert!(!report.rotated);
+        assert!(reopened.install(a_key()).is_ok());
+    }
+
+    #[test]
+    fn keys_stored_in_clear_by_an_older_version_are_sealed_at_load() {
+        let (_tmp, dir, _admin) = crate::server::state::test_support::fresh_dir();
+        let key = a_key();
+        let id = key.id_hex().to_string();
+        // An older database: the install JSON in clear, no seal record.
+        let conn = rusqlite::Connection::open(dir.join(super::super::DB_FILE)).unwrap();
+        conn.execute_batch("DELETE FROM seal;").unwrap();
+        conn.execute(
+            "INSERT INTO keys (id, install, installed) VALUES (?1, ?2, 'then')",
+            rusqlite::params![id, key_records::install_json(&key).unwrap().as_str()],
+        )
+        .unwrap();
+        let state = State::load(&dir).unwrap();
+        assert!(!state.is_sealed());
+        assert!(state.key(&id).is_some());
+        let stored: String = conn
+            .query_row("SELECT install FROM keys", [], |row| row.get(0))
+            .unwrap();
+        assert!(stored.starts_with("sealed-v1:"), "{stored}");
+        assert!(State::load(&dir).unwrap().key(&id).is_some());
     }
 }
