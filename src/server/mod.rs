@@ -184,7 +184,7 @@ impl InitReport {
 /// empty client list and audit log. Refuses a directory that already holds
 /// a server.
 ///
-/// `seal` says how the shares will be sealed at rest (section 1.2 of
+/// `seal` says how the shares will be sealed at rest ("Sealed shares" in
 /// docs/OPERATIONS.md): under a passphrase or key file, or
 /// [`seal::SealChoice::Insecure`] for tests and the dev cluster.
 pub fn init(

@@ -1,4 +1,4 @@
-//! Shares sealed at rest (docs/OPERATIONS.md section 1.2): the seal key
+//! Shares sealed at rest (docs/OPERATIONS.md, "Sealed shares"): the seal key
 //! that encrypts every stored key record, the operator's unseal secret (a
 //! passphrase through argon2id, or a key file) that wraps it, and the seal
 //! record kept beside the keys in the database.

@@ -1,5 +1,5 @@
-//! The seal's life cycle in the running state (docs/OPERATIONS.md section
-//! 1.2): the first seal of a database, starting sealed or open, unsealing
+//! The seal's life cycle in the running state (docs/OPERATIONS.md,
+//! "Sealed shares"): the first seal of a database, starting sealed or open, unsealing
 //! a running server, and changing the unseal secret.
 //!
 //! The seal key is in memory only while the server is open; a sealed
