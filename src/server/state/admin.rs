@@ -79,16 +79,22 @@ impl State {
                 SealError::Sealed,
             )))?;
         let row = key_records::seal_row(&seal, &key).map_err(InstallOutcome::Storage)?;
-        if !self
-            .store
-            .insert_key(&row, seal.id())
-            .map_err(InstallOutcome::Storage)?
-        {
-            return Err(InstallOutcome::Storage(ServerError::Seal(
+        match self.store.insert_key(&row, seal.id()) {
+            Ok(true) => Ok((true, self.publish_key(key))),
+            Ok(false) => Err(InstallOutcome::Storage(ServerError::Seal(
                 SealError::Changed,
-            )));
+            ))),
+            Err(e) => {
+                // Another replica may have installed this keyset between
+                // the check above and the insert: answer as if it had
+                // been first (idempotent or conflict), not with a 500.
+                match self.key(key.id_hex()) {
+                    Some(existing) if existing.share() == key.share() => Ok((false, existing)),
+                    Some(_) => Err(InstallOutcome::Rejected(InstallError::Conflict)),
+                    None => Err(InstallOutcome::Storage(e)),
+                }
+            }
         }
-        Ok((true, self.publish_key(key)))
     }
 
     /// Creates a client with a token hash and grants; persisted first.
@@ -181,6 +187,27 @@ mod tests {
     use crate::server::state::test_support::{fresh_dir, request_for};
     use crate::server::state::{validate_install, Principal};
     use crate::threshold::kem::deal;
+
+    #[test]
+    fn a_share_installed_through_one_replica_is_idempotent_or_a_conflict_through_another() {
+        let (_tmp, dir, _admin) = fresh_dir();
+        let a = State::load(&dir).unwrap();
+        let b = State::load(&dir).unwrap();
+        let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
+        let id = hex(keyset.id());
+        let install = |state: &State, i: usize| {
+            state.install(validate_install(&id, &request_for(&keyset, &shares[i])).unwrap())
+        };
+        assert!(install(&a, 0).unwrap().0);
+        assert!(!install(&b, 0).unwrap().0, "the same share again is not an error");
+        let mut other = request_for(&keyset, &shares[1]);
+        other.participant = 2;
+        let other = validate_install(&id, &other).unwrap();
+        assert!(matches!(
+            b.install(other),
+            Err(InstallOutcome::Rejected(InstallError::Conflict))
+        ));
+    }
 
     #[test]
     fn state_persists_and_reloads_with_private_modes() {
