@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod duration;
 mod error;
 mod file;
 pub mod http;
