@@ -7,4 +7,5 @@ mod limits;
 mod network;
 mod replicas;
 mod support;
+mod tail;
 mod tree;

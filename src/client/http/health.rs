@@ -23,12 +23,14 @@ pub(super) const HEDGE_INITIAL: Duration = Duration::from_millis(500);
 /// servers are asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Standing {
-    /// Answered, in time.
+    /// Answered, and its answer verified (even if a spare was asked
+    /// meanwhile: a busy machine makes healthy servers late too, and a late
+    /// answer still proves the server alive).
     Good,
     /// Not asked yet in this run.
     Untried,
-    /// Asked, and a spare had to be asked because it was slow; it may still
-    /// answer, and is asked again only after every good and untried one.
+    /// A spare had to be asked because it was slow, and it has not
+    /// answered since; asked again only after every good and untried one.
     Slow,
     /// Failed or timed out: asked again only when no other choice remains.
     Failed,
@@ -38,7 +40,16 @@ pub(super) enum Standing {
 struct Memory {
     /// By server base URL: two keysets on one server share its standing.
     servers: BTreeMap<String, Standing>,
-    fastest: Option<Duration>,
+    /// Fastest verified answer so far, by request size rounded up to a
+    /// power of two: a 1024-element batch takes far longer than one
+    /// element, and a yardstick from small requests would hedge every big
+    /// one.
+    fastest: BTreeMap<usize, Duration>,
+}
+
+/// The size class of a request of `elements` blinded elements.
+fn class(elements: usize) -> usize {
+    elements.max(1).next_power_of_two()
 }
 
 /// The per-run memory of server health, cheap to clone (shared).
@@ -61,17 +72,12 @@ impl RunHealth {
         self.with(|m| m.servers.get(url).copied().unwrap_or(Standing::Untried))
     }
 
-    /// A verified answer after `latency`; `in_time` when no spare had to
-    /// be asked for it.
-    pub(super) fn answered(&self, url: &str, latency: Duration, in_time: bool) {
+    /// A verified answer to a request of `elements` after `latency`.
+    pub(super) fn answered(&self, url: &str, elements: usize, latency: Duration) {
         self.with(|m| {
-            let standing = if in_time {
-                Standing::Good
-            } else {
-                Standing::Slow
-            };
-            m.servers.insert(url.to_string(), standing);
-            m.fastest = Some(m.fastest.map_or(latency, |f| f.min(latency)));
+            m.servers.insert(url.to_string(), Standing::Good);
+            let fastest = m.fastest.entry(class(elements)).or_insert(latency);
+            *fastest = (*fastest).min(latency);
         });
     }
 
@@ -91,11 +97,21 @@ impl RunHealth {
         });
     }
 
-    /// How long to wait for a server before asking a spare as well:
-    /// `HEDGE_FACTOR` times the fastest answer so far, at least
-    /// `HEDGE_FLOOR`, at most the request deadline.
-    pub(super) fn hedge_delay(&self, deadline: Duration) -> Duration {
-        let delay = self.with(|m| m.fastest).map_or(HEDGE_INITIAL, |fastest| {
+    /// How long to wait for a server, from the start of its request,
+    /// before asking a spare as well: `HEDGE_FACTOR` times a yardstick, at
+    /// least `HEDGE_FLOOR`, at most the request deadline. The yardstick is
+    /// the first verified answer to this very request when one is in
+    /// (`first`: like for like, and it follows a machine or network that
+    /// got slower), else the fastest answer so far to a request of this
+    /// size, else `HEDGE_INITIAL` is the delay.
+    pub(super) fn hedge_delay(
+        &self,
+        deadline: Duration,
+        elements: usize,
+        first: Option<Duration>,
+    ) -> Duration {
+        let yardstick = first.or_else(|| self.with(|m| m.fastest.get(&class(elements)).copied()));
+        let delay = yardstick.map_or(HEDGE_INITIAL, |fastest| {
             (fastest * HEDGE_FACTOR).max(HEDGE_FLOOR)
         });
         delay.min(deadline)
@@ -110,7 +126,7 @@ mod tests {
     fn standings_follow_what_servers_did() {
         let health = RunHealth::new();
         assert_eq!(health.standing("a"), Standing::Untried);
-        health.answered("a", Duration::from_millis(5), true);
+        health.answered("a", 1, Duration::from_millis(5));
         assert_eq!(health.standing("a"), Standing::Good);
         health.slow("b");
         assert_eq!(health.standing("b"), Standing::Slow);
@@ -122,7 +138,7 @@ mod tests {
             "slow never softens a failure"
         );
         // A failed server that answers as a last resort is good again.
-        health.answered("b", Duration::from_millis(5), true);
+        health.answered("b", 1, Duration::from_millis(5));
         assert_eq!(health.standing("b"), Standing::Good);
         // Clones share one memory.
         health.clone().failed("c");
@@ -130,22 +146,22 @@ mod tests {
     }
 
     #[test]
-    fn hedge_delay_scales_with_the_fastest_answer_within_floor_and_deadline() {
+    fn hedge_delay_scales_with_the_fastest_like_answer_within_floor_and_deadline() {
         let health = RunHealth::new();
         let deadline = Duration::from_secs(10);
-        assert_eq!(health.hedge_delay(deadline), HEDGE_INITIAL);
-        health.answered("a", Duration::from_millis(10), true);
-        assert_eq!(health.hedge_delay(deadline), HEDGE_FLOOR);
-        health.answered("b", Duration::from_millis(400), true);
-        health.answered("a", Duration::from_millis(200), true);
+        let ms = Duration::from_millis;
+        assert_eq!(health.hedge_delay(deadline, 1, None), HEDGE_INITIAL);
+        health.answered("a", 1, ms(10));
+        assert_eq!(health.hedge_delay(deadline, 1, None), HEDGE_FLOOR);
+        health.answered("b", 1, ms(400));
         // The fastest so far is still 10 ms.
-        assert_eq!(health.hedge_delay(deadline), HEDGE_FLOOR);
-        let slow = RunHealth::new();
-        slow.answered("a", Duration::from_millis(200), true);
-        assert_eq!(slow.hedge_delay(deadline), Duration::from_millis(600));
-        assert_eq!(
-            slow.hedge_delay(Duration::from_millis(300)),
-            Duration::from_millis(300)
-        );
+        assert_eq!(health.hedge_delay(deadline, 1, None), HEDGE_FLOOR);
+        // Big requests are measured against big ones only.
+        assert_eq!(health.hedge_delay(deadline, 1000, None), HEDGE_INITIAL);
+        health.answered("a", 1024, ms(200));
+        assert_eq!(health.hedge_delay(deadline, 1000, None), ms(600));
+        // An answer to this very request wins: the machine may be slower now.
+        assert_eq!(health.hedge_delay(deadline, 1000, Some(ms(400))), ms(1200));
+        assert_eq!(health.hedge_delay(ms(300), 1000, None), ms(300));
     }
 }

@@ -48,6 +48,7 @@ pub(super) fn gather(
     fanout: &dyn Fanout,
     health: &RunHealth,
     deadline: Duration,
+    elements: usize,
     candidates: &[u16],
     needed: usize,
     check: &mut dyn FnMut(u16, Result<Evaluation, ServiceError>) -> Result<Evaluation, Fault>,
@@ -64,6 +65,8 @@ pub(super) fn gather(
     let mut asked: Vec<Asked> = Vec::new();
     let mut outcomes = Vec::new();
     let mut verified = 0;
+    // Latency of the first verified answer to this request.
+    let mut first: Option<Duration> = None;
     loop {
         // Keep enough uncovered requests in flight to reach `needed`. A
         // failed-before server is asked only when, even counting every slow
@@ -87,7 +90,7 @@ pub(super) fn gather(
         if verified >= needed || asked.is_empty() {
             return outcomes;
         }
-        let delay = health.hedge_delay(deadline);
+        let delay = health.hedge_delay(deadline, elements, first);
         let hedge_at = asked
             .iter()
             .filter(|a| !a.covered)
@@ -111,7 +114,8 @@ pub(super) fn gather(
                 match &outcome {
                     Ok(_) => {
                         verified += 1;
-                        health.answered(&key, latency, !request.covered);
+                        first.get_or_insert(latency);
+                        health.answered(&key, elements, latency);
                     }
                     Err(_) => health.failed(&key),
                 }
@@ -228,6 +232,7 @@ mod tests {
             servers,
             health,
             Duration::from_secs(10),
+            1,
             order,
             2,
             &mut check,
@@ -292,7 +297,7 @@ mod tests {
         ]);
         let health = RunHealth::new();
         health.failed("s3");
-        health.answered("s1", FAST, true);
+        health.answered("s1", 1, FAST);
         // 2 is slow enough to be hedged, but the only spare failed before:
         // wait for 2 rather than hedge to 3.
         let (ok, _) = run(&servers, &health, &[1, 2, 3]);
@@ -320,6 +325,7 @@ mod tests {
             &servers,
             &health,
             Duration::from_secs(10),
+            1,
             &[1, 2, 3],
             2,
             &mut check,
@@ -340,6 +346,7 @@ mod tests {
             &servers,
             &RunHealth::new(),
             Duration::from_secs(10),
+            1,
             &[1, 2, 3],
             2,
             &mut check,

@@ -252,6 +252,7 @@ impl KeyService for HttpKeyService {
             &requests,
             &self.health,
             self.timeout,
+            blinded.len(),
             candidates,
             needed,
             check,

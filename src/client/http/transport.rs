@@ -374,4 +374,41 @@ mod tests {
         assert_eq!(sanitize(""), "no reason given");
         assert_eq!(sanitize(&"x".repeat(1000)).len(), MAX_MESSAGE);
     }
+
+    #[test]
+    fn io_failures_are_said_in_plain_words() {
+        let two = Duration::from_secs(2);
+        let plain = |kind| plain_io(&io::Error::from(kind), two);
+        // EAGAIN is how an expired socket read timeout shows on Linux.
+        assert_eq!(
+            plain_io(&io::Error::from_raw_os_error(11), two).as_deref(),
+            Some("timed out after 2 s")
+        );
+        assert_eq!(
+            plain(io::ErrorKind::TimedOut).as_deref(),
+            Some("timed out after 2 s")
+        );
+        assert_eq!(
+            plain(io::ErrorKind::ConnectionRefused).as_deref(),
+            Some("refused the connection")
+        );
+        assert_eq!(
+            plain(io::ErrorKind::UnexpectedEof).as_deref(),
+            Some("closed the connection")
+        );
+        let tls = io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure),
+        );
+        assert!(plain_io(&tls, two)
+            .is_some_and(|m| m.starts_with("TLS handshake failed: ") && !m.contains("os error")));
+        assert_eq!(plain(io::ErrorKind::Other), None);
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_only() {
+        assert_eq!(retry_after(" 3 "), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(retry_after("-1"), None);
+    }
 }
