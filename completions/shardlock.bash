@@ -194,7 +194,7 @@ _shardlock() {
 
     case "${cmd}" in
         shardlock)
-            opts="-q -j -h -V --config --allow-http --quiet --jobs --help --version encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help"
+            opts="-q -j -h -V --config --allow-http --quiet --jobs --connect-timeout --timeout --help --version encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -212,6 +212,14 @@ _shardlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -220,7 +228,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__decrypt)
-            opts="-o -f -r -q -j -h --output --force --recursive --skip-unchanged --json --config --allow-http --quiet --jobs --help"
+            opts="-o -f -r -q -j -h --output --force --recursive --skip-unchanged --json --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -246,6 +254,14 @@ _shardlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -254,7 +270,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__demo)
-            opts="-q -j -h --keep --config --allow-http --quiet --jobs --help"
+            opts="-q -j -h --keep --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -272,6 +288,14 @@ _shardlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -280,7 +304,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__dev__subcmd__cluster)
-            opts="-q -j -h --dir --nodes --threshold --config --allow-http --quiet --jobs --help"
+            opts="-q -j -h --dir --nodes --threshold --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -310,6 +334,14 @@ _shardlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -318,7 +350,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__encrypt)
-            opts="-o -k -f -r -q -j -h --output --keyset --force --recursive --skip-unchanged --json --exclude --config --allow-http --quiet --jobs --help"
+            opts="-o -k -f -r -q -j -h --output --keyset --force --recursive --skip-unchanged --json --exclude --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -356,6 +388,14 @@ _shardlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -364,7 +404,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__generate__subcmd__docs)
-            opts="-q -j -h --out --config --allow-http --quiet --jobs --help"
+            opts="-q -j -h --out --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -383,6 +423,14 @@ _shardlock() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -688,7 +736,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__inspect)
-            opts="-q -j -h --json --config --allow-http --quiet --jobs --help"
+            opts="-q -j -h --json --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -703,6 +751,14 @@ _shardlock() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -714,7 +770,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__keyset)
-            opts="-q -j -h --config --allow-http --quiet --jobs --help create list revoke-client help"
+            opts="-q -j -h --config --allow-http --quiet --jobs --connect-timeout --timeout --help create list revoke-client help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -732,6 +788,14 @@ _shardlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -740,7 +804,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__keyset__subcmd__create)
-            opts="-t -s -q -j -h --threshold --server --admin-token-file --client-name --default --config --allow-http --quiet --jobs --help"
+            opts="-t -s -q -j -h --threshold --server --admin-token-file --client-name --default --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -779,6 +843,14 @@ _shardlock() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -860,7 +932,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__keyset__subcmd__list)
-            opts="-q -j -h --config --allow-http --quiet --jobs --help"
+            opts="-q -j -h --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -878,6 +950,14 @@ _shardlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -886,7 +966,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__keyset__subcmd__revoke__subcmd__client)
-            opts="-k -q -j -h --keyset --admin-token-file --config --allow-http --quiet --jobs --help"
+            opts="-k -q -j -h --keyset --admin-token-file --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -916,6 +996,14 @@ _shardlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -924,7 +1012,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__server)
-            opts="-q -j -h --config --allow-http --quiet --jobs --help init run unseal seal backup audit help"
+            opts="-q -j -h --config --allow-http --quiet --jobs --connect-timeout --timeout --help init run unseal seal backup audit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -942,6 +1030,14 @@ _shardlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -950,7 +1046,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__server__subcmd__audit)
-            opts="-q -j -h --config --allow-http --quiet --jobs --help verify help"
+            opts="-q -j -h --config --allow-http --quiet --jobs --connect-timeout --timeout --help verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -965,6 +1061,14 @@ _shardlock() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1018,7 +1122,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__server__subcmd__audit__subcmd__verify)
-            opts="-q -j -h --dir --file --config --allow-http --quiet --jobs --help"
+            opts="-q -j -h --dir --file --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1044,6 +1148,14 @@ _shardlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1052,7 +1164,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__server__subcmd__backup)
-            opts="-q -j -h --dir --out --config --allow-http --quiet --jobs --help"
+            opts="-q -j -h --dir --out --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1075,6 +1187,14 @@ _shardlock() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1212,7 +1332,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__server__subcmd__init)
-            opts="-q -j -h --dir --name --passphrase-file --key-file --insecure-no-seal --config --allow-http --quiet --jobs --help"
+            opts="-q -j -h --dir --name --passphrase-file --key-file --insecure-no-seal --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1246,6 +1366,14 @@ _shardlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1254,7 +1382,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__server__subcmd__run)
-            opts="-q -j -h --dir --listen --passphrase-file --key-file --insecure-no-seal --exit-on-stdin-eof --config --allow-http --quiet --jobs --help"
+            opts="-q -j -h --dir --listen --passphrase-file --key-file --insecure-no-seal --exit-on-stdin-eof --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1288,6 +1416,14 @@ _shardlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1296,7 +1432,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__server__subcmd__seal)
-            opts="-q -j -h --dir --passphrase-file --key-file --new-passphrase-file --new-key-file --config --allow-http --quiet --jobs --help"
+            opts="-q -j -h --dir --passphrase-file --key-file --new-passphrase-file --new-key-file --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1334,6 +1470,14 @@ _shardlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1342,7 +1486,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__server__subcmd__unseal)
-            opts="-q -j -h --server --dir --admin-token-file --passphrase-file --key-file --config --allow-http --quiet --jobs --help"
+            opts="-q -j -h --server --dir --admin-token-file --passphrase-file --key-file --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1380,6 +1524,14 @@ _shardlock() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1388,7 +1540,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__status)
-            opts="-k -q -j -h --keyset --config --allow-http --quiet --jobs --help"
+            opts="-k -q -j -h --keyset --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1411,6 +1563,14 @@ _shardlock() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

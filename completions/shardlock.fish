@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_shardlock_global_optspecs
-    string join \n config= allow-http q/quiet j/jobs= h/help V/version
+    string join \n config= allow-http q/quiet j/jobs= connect-timeout= timeout= h/help V/version
 end
 
 function __fish_shardlock_needs_command
@@ -26,6 +26,8 @@ end
 
 complete -c shardlock -n "__fish_shardlock_needs_command" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_needs_command" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_needs_command" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_needs_command" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_needs_command" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_needs_command" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -45,6 +47,8 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s k -l key
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l exclude -d 'Skip paths matching this glob, relative to INPUT (repeatable; with -r)' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s f -l force -d 'Replace outputs that exist'
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s r -l recursive -d 'INPUT is a directory: process the whole tree, one output file per file (suffix .slock when encrypting)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l skip-unchanged -d 'Only process files whose size or modification time changed since their output was written (cron mode; implies replacing changed outputs)'
@@ -55,6 +59,8 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s h -l hel
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s o -l output -d 'Where to write the plaintext; "-" or nothing writes stdout. With -r, the destination directory (required); nothing is ever written outside it' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s f -l force -d 'Replace outputs that exist'
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s r -l recursive -d 'INPUT is a directory: process the whole tree, one output file per file (suffix .slock when encrypting)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l skip-unchanged -d 'Only process files whose size or modification time changed since their output was written (cron mode; implies replacing changed outputs)'
@@ -64,6 +70,8 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s q -l qui
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s h -l help -d 'Print help'
 complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -l json -d 'Print JSON instead of text'
 complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
@@ -71,11 +79,15 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -s h -l hel
 complete -c shardlock -n "__fish_shardlock_using_subcommand status" -s k -l keyset -d 'Keyset to check [default: the config\'s default keyset]' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand status" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand status" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand status" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand status" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand status" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand status" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand status" -s h -l help -d 'Print help'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list revoke-client help" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list revoke-client help" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list revoke-client help" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list revoke-client help" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list revoke-client help" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list revoke-client help" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and not __fish_seen_subcommand_from create list revoke-client help" -s h -l help -d 'Print help'
@@ -89,12 +101,16 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_s
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -l client-name -d 'Name of the client token requested from each server' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -l default -d 'Make this the default keyset'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from list" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from list" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from list" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from list" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from list" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
@@ -102,6 +118,8 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_s
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from revoke-client" -l admin-token-file -d 'File holding the servers\' admin credential (one line; or one line per server, in participant order) [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from revoke-client" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from revoke-client" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from revoke-client" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from revoke-client" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from revoke-client" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from revoke-client" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from revoke-client" -s h -l help -d 'Print help'
@@ -111,6 +129,8 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_s
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and not __fish_seen_subcommand_from init run unseal seal backup audit help" -s h -l help -d 'Print help'
@@ -127,6 +147,8 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_s
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l key-file -d 'Seal key file instead of a passphrase (init creates it if missing)' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l insecure-no-seal -d 'Keep the shares\' seal key in clear: for tests and experiments only'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
@@ -137,6 +159,8 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_s
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l key-file -d 'Seal key file instead of a passphrase (init creates it if missing)' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l insecure-no-seal -d 'Only to start on a database that has no seal yet: seal it with its key in clear (tests only)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l exit-on-stdin-eof -d 'Shut down when stdin reaches end of file (used by dev-cluster so nodes never outlive it)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from run" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
@@ -149,6 +173,8 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_s
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -l key-file -d 'Seal key file instead of a passphrase (init creates it if missing)' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from unseal" -s h -l help -d 'Print help'
@@ -159,6 +185,8 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_s
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -l new-key-file -d 'New seal key file (created if missing)' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from seal" -s h -l help -d 'Print help'
@@ -166,11 +194,15 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_s
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from backup" -l out -d 'New directory to write the backup to (a complete state directory, shares still sealed)' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from backup" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from backup" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from backup" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from backup" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from backup" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from backup" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from backup" -s h -l help -d 'Print help'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand server; and __fish_seen_subcommand_from audit" -s h -l help -d 'Print help'
@@ -188,11 +220,15 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -l node
 complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -l threshold -d 'Servers needed to decrypt' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand dev-cluster" -s h -l help -d 'Print help'
 complete -c shardlock -n "__fish_shardlock_using_subcommand demo" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand demo" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand demo" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand demo" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand demo" -l keep -d 'Keep the demo\'s temporary directory instead of deleting it'
 complete -c shardlock -n "__fish_shardlock_using_subcommand demo" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand demo" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
@@ -200,6 +236,8 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand demo" -s h -l help -
 complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -l out -d 'Directory to write completions/ and man/ into' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -s h -l help -d 'Print help'

@@ -2,8 +2,10 @@
 //! here, so completions and the man page are generated from one place.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use shardlock::client::duration::parse_duration;
 
 /// End-to-end file encryption whose keys no single party holds.
 ///
@@ -40,6 +42,17 @@ pub struct GlobalArgs {
     /// Worker threads [default: number of cores]
     #[arg(short = 'j', long = "jobs", global = true, value_name = "N")]
     pub jobs: Option<usize>,
+
+    /// Time to connect to a key-share server, e.g. 2s or 500ms [default:
+    /// the config's network.connect_timeout, else 2s]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub connect_timeout: Option<Duration>,
+
+    /// Deadline of one request to a key-share server, e.g. 10s [default:
+    /// the config's network.request_timeout, else 10s]. A slow server is
+    /// hedged with a spare long before this.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
 }
 
 #[derive(Debug, Subcommand)]

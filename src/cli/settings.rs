@@ -53,6 +53,8 @@ impl Settings {
                 allow_http: global.allow_http,
                 ..HttpOptions::default()
             },
+            connect_timeout: global.connect_timeout,
+            timeout: global.timeout,
         };
         Self {
             session: Session::new(global.config.clone(), options),

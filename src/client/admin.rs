@@ -122,7 +122,7 @@ impl Session {
             &request.servers,
             request.threshold,
             &client_name,
-            &self.options.http,
+            &self.http_options(),
             reporter,
         )?;
         let id = *entry.public().id();
@@ -168,7 +168,7 @@ impl Session {
         let mut failures = Vec::new();
         for (server, token) in entry.servers().iter().zip(admin_tokens) {
             let result =
-                AdminClient::new(&server.url, server.fingerprint, token, &self.options.http)
+                AdminClient::new(&server.url, server.fingerprint, token, &self.http_options())
                     .and_then(|admin| admin.revoke_client(client));
             match result {
                 Ok(_) => {

@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod duration;
 mod error;
 mod file;
 pub mod http;
@@ -23,6 +24,7 @@ mod unwrap;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 pub use error::{one_line, Error, Result};
 pub use file::{DecryptFile, EncryptFile, FileOutcome};
@@ -30,7 +32,7 @@ pub use report::{QuietReporter, Reporter};
 
 use crate::protocol::Token;
 use config::{resolve_path, Config, ResolvedKeyset};
-use http::{HttpKeyService, HttpOptions};
+use http::{HttpKeyService, HttpOptions, RunHealth};
 
 /// How to reach one key-share server and authenticate to it: everything the
 /// HTTPS client needs, resolved from the configuration.
@@ -54,8 +56,14 @@ pub struct ServerEndpoint {
 pub struct Options {
     /// Worker threads for encryption and decryption.
     pub jobs: usize,
-    /// How to talk to key-share servers.
+    /// How to talk to key-share servers. Its timeouts are the defaults
+    /// that the config's `[network]` section and the two fields below
+    /// override, in that order ([`Session::http_options`]).
     pub http: HttpOptions,
+    /// `--connect-timeout`: wins over the config.
+    pub connect_timeout: Option<Duration>,
+    /// `--timeout`: wins over the config.
+    pub timeout: Option<Duration>,
 }
 
 impl Default for Options {
@@ -63,6 +71,8 @@ impl Default for Options {
         Self {
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             http: HttpOptions::default(),
+            connect_timeout: None,
+            timeout: None,
         }
     }
 }
@@ -74,6 +84,8 @@ pub struct Session {
     config_path: Option<PathBuf>,
     config: OnceLock<Config>,
     options: Options,
+    /// Which servers failed or were slow, for every request of the run.
+    health: RunHealth,
 }
 
 impl Session {
@@ -84,6 +96,7 @@ impl Session {
             config_path,
             config: OnceLock::new(),
             options,
+            health: RunHealth::new(),
         }
     }
 
@@ -106,11 +119,28 @@ impl Session {
         Ok(self.config.get_or_init(|| loaded))
     }
 
-    /// The HTTPS key service for a resolved keyset.
+    /// How to talk to servers: the flags, else the config's `[network]`
+    /// section (when a config loads), else the defaults.
+    pub fn http_options(&self) -> HttpOptions {
+        let network = self.config().map(Config::network).unwrap_or_default();
+        let mut http = self.options.http.clone();
+        if let Some(connect) = self.options.connect_timeout.or(network.connect_timeout) {
+            http.connect_timeout = connect;
+        }
+        if let Some(timeout) = self.options.timeout.or(network.request_timeout) {
+            http.timeout = timeout;
+        }
+        http
+    }
+
+    /// The HTTPS key service for a resolved keyset. Every service of a
+    /// session shares one memory of server health, so a server that
+    /// failed is skipped for the rest of the run.
     pub fn key_service(&self, keyset: &ResolvedKeyset) -> Result<HttpKeyService> {
-        Ok(HttpKeyService::new(
+        Ok(HttpKeyService::with_health(
             keyset.endpoints.clone(),
-            self.options.http.clone(),
+            self.http_options(),
+            self.health.clone(),
         )?)
     }
 

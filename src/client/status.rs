@@ -52,7 +52,7 @@ impl Session {
     /// concurrently.
     pub fn keyset_health(&self, keyset: Option<&str>) -> Result<KeysetHealth> {
         let keyset = self.config()?.keyset(keyset)?;
-        let statuses = check_status(&keyset.public, &keyset.endpoints, &self.options.http);
+        let statuses = check_status(&keyset.public, &keyset.endpoints, &self.http_options());
         let servers = statuses
             .into_iter()
             .zip(&keyset.endpoints)

@@ -249,6 +249,45 @@ pub trait KeyService {
     fn describe(&self, participant: u16) -> String {
         format!("server {participant}")
     }
+
+    /// Gets `needed` answers that pass `check`, asking `candidates` in the
+    /// caller's order of preference, and returns the outcome of every
+    /// server whose answer it waited for, in the order they were judged.
+    ///
+    /// The caller verifies (only it knows what a correct answer is); the
+    /// service decides when to ask whom, which is where tail latency is
+    /// won or lost. This default asks `needed` servers at a time through
+    /// [`KeyService::evaluate`] and replaces each failure with the next
+    /// candidate; a service over a real network overrides it to hedge
+    /// slow servers (`client::http`).
+    fn gather(
+        &self,
+        keyset: &PublicKeyset,
+        candidates: &[u16],
+        needed: usize,
+        blinded: &[RistrettoPoint],
+        check: &mut dyn FnMut(u16, Result<Evaluation, ServiceError>) -> Result<Evaluation, Fault>,
+    ) -> Vec<(u16, Result<Evaluation, Fault>)> {
+        let mut outcomes = Vec::new();
+        let mut valid = 0;
+        let mut rest = candidates.iter().copied();
+        while valid < needed {
+            let ask: Vec<u16> = rest.by_ref().take(needed - valid).collect();
+            if ask.is_empty() {
+                break;
+            }
+            let mut answers = self.evaluate(keyset, &ask, blinded).into_iter();
+            for id in ask {
+                let answer = answers
+                    .next()
+                    .unwrap_or_else(|| Err(ServiceError::Malformed("no answer".into())));
+                let outcome = check(id, answer);
+                valid += usize::from(outcome.is_ok());
+                outcomes.push((id, outcome));
+            }
+        }
+        outcomes
+    }
 }
 
 /// What went wrong with one participant during decapsulation.
@@ -431,87 +470,86 @@ impl<'k> Scheduler<'k> {
         order
     }
 
-    /// Gets `t` verified evaluations of `blinded`, asking `t` servers at a
-    /// time in parallel and replacing each failure with an untried server.
+    /// Gets `t` verified evaluations of `blinded` through
+    /// [`KeyService::gather`], which replaces each failure with another
+    /// server (and may hedge a slow one), then remembers who failed.
     fn collect<S: KeyService + ?Sized>(
         &mut self,
         service: &S,
         blinded: &[RistrettoPoint],
     ) -> Result<Vec<(u16, Evaluation)>, KemError> {
         let needed = usize::from(self.keyset.threshold);
-        let mut candidates = self.order().into_iter();
+        let keyset = self.keyset;
+        let outcomes = service.gather(keyset, &self.order(), needed, blinded, &mut |id, answer| {
+            check(keyset, id, blinded, answer)
+        });
         let mut valid: Vec<(u16, Evaluation)> = Vec::with_capacity(needed);
         let mut batch_faults: Vec<ParticipantFault> = Vec::new();
-        loop {
-            let ask: Vec<u16> = candidates.by_ref().take(needed - valid.len()).collect();
-            if ask.is_empty() {
-                let mut faults = batch_faults;
-                for fault in &self.faults {
-                    if !faults.iter().any(|f| f.participant == fault.participant) {
-                        faults.push(fault.clone());
+        for (id, outcome) in outcomes {
+            match outcome {
+                // A service may return more than asked (a hedged server and
+                // its spare both answering); `t` are enough.
+                Ok(evaluation) if valid.len() < needed && !valid.iter().any(|(v, _)| *v == id) => {
+                    if !self.good.contains(&id) {
+                        self.good.push(id);
                     }
+                    self.failed.remove(&id);
+                    valid.push((id, evaluation));
                 }
-                return Err(KemError::NotEnoughServers {
-                    needed: self.keyset.threshold,
-                    faults,
-                });
-            }
-            let answers = service.evaluate(self.keyset, &ask, blinded);
-            for (position, &id) in ask.iter().enumerate() {
-                let answer = answers
-                    .get(position)
-                    .cloned()
-                    .unwrap_or_else(|| Err(ServiceError::Malformed("no answer".into())));
-                match self.check(id, blinded, answer) {
-                    Ok(evaluation) => {
-                        if !self.good.contains(&id) {
-                            self.good.push(id);
-                        }
-                        self.failed.remove(&id);
-                        valid.push((id, evaluation));
-                    }
-                    Err(fault) => {
-                        self.good.retain(|&g| g != id);
-                        self.failed.insert(id, ());
-                        let fault = ParticipantFault {
-                            participant: id,
-                            name: service.describe(id),
-                            fault,
-                        };
-                        self.faults.push(fault.clone());
-                        batch_faults.push(fault);
-                    }
+                Ok(_) => {}
+                Err(fault) => {
+                    self.good.retain(|&g| g != id);
+                    self.failed.insert(id, ());
+                    let fault = ParticipantFault {
+                        participant: id,
+                        name: service.describe(id),
+                        fault,
+                    };
+                    self.faults.push(fault.clone());
+                    batch_faults.push(fault);
                 }
-            }
-            if valid.len() >= needed {
-                return Ok(valid);
             }
         }
+        if valid.len() >= needed {
+            return Ok(valid);
+        }
+        let mut faults = batch_faults;
+        for fault in &self.faults {
+            if !faults.iter().any(|f| f.participant == fault.participant) {
+                faults.push(fault.clone());
+            }
+        }
+        Err(KemError::NotEnoughServers {
+            needed: self.keyset.threshold,
+            faults,
+        })
     }
+}
 
-    fn check(
-        &self,
-        id: u16,
-        blinded: &[RistrettoPoint],
-        answer: Result<Evaluation, ServiceError>,
-    ) -> Result<Evaluation, Fault> {
-        let evaluation = answer?;
-        if evaluation.evaluated.len() != blinded.len() {
-            return Err(Fault::WrongCount {
-                expected: blinded.len(),
-                got: evaluation.evaluated.len(),
-            });
-        }
-        let public_share = self.keyset.public_share(id).ok_or(Fault::BadProof)?;
-        verify_proof(
-            public_share,
-            blinded,
-            &evaluation.evaluated,
-            &evaluation.proof,
-        )
-        .map_err(|_| Fault::BadProof)?;
-        Ok(evaluation)
+/// Judges one server's answer: the right number of elements, and a batch
+/// DLEQ proof that verifies against the server's public share.
+fn check(
+    keyset: &PublicKeyset,
+    id: u16,
+    blinded: &[RistrettoPoint],
+    answer: Result<Evaluation, ServiceError>,
+) -> Result<Evaluation, Fault> {
+    let evaluation = answer?;
+    if evaluation.evaluated.len() != blinded.len() {
+        return Err(Fault::WrongCount {
+            expected: blinded.len(),
+            got: evaluation.evaluated.len(),
+        });
     }
+    let public_share = keyset.public_share(id).ok_or(Fault::BadProof)?;
+    verify_proof(
+        public_share,
+        blinded,
+        &evaluation.evaluated,
+        &evaluation.proof,
+    )
+    .map_err(|_| Fault::BadProof)?;
+    Ok(evaluation)
 }
 
 #[cfg(test)]

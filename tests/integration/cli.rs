@@ -293,7 +293,7 @@ pub(crate) fn header_len(file: &[u8]) -> usize {
 
 /// Loads `src`, lets `edit` change the dev keyset's servers, and saves the
 /// result (mode 0600) at `dst`.
-fn rewrite_servers(src: &Path, dst: &Path, edit: impl Fn(&mut ServerEntry)) {
+pub(crate) fn rewrite_servers(src: &Path, dst: &Path, edit: impl Fn(&mut ServerEntry)) {
     let mut config = Config::load(src).expect("load config");
     let entry = config.entry(DEV_KEYSET).expect("dev keyset").clone();
     let mut servers = entry.servers().to_vec();

@@ -184,13 +184,14 @@ fn one_clients_full_batches_hit_429_while_another_client_is_served() {
             keysets: vec![cluster.keyset_id.clone()],
         })
         .unwrap();
-    let service_for = |token: &Token| {
+    let service_with = |token: &Token, options: HttpOptions| {
         let endpoint = shardlock::client::ServerEndpoint {
             token: Some(token.clone()),
             ..node.endpoint()
         };
-        HttpKeyService::new(vec![endpoint], HttpOptions::default()).unwrap()
+        HttpKeyService::new(vec![endpoint], options).unwrap()
     };
+    let service_for = |token: &Token| service_with(token, HttpOptions::default());
     let ask = |service: &HttpKeyService, count: usize| {
         service
             .evaluate(&cluster.keyset, &[1], &random_elements(count))
@@ -209,12 +210,23 @@ fn one_clients_full_batches_hit_429_while_another_client_is_served() {
         "{err:?}"
     );
     ask(&first, 512).unwrap();
-    // Now even one element is refused, before its body is read.
-    let err = ask(&first, 1).unwrap_err();
+    // Now even one element is refused, before its body is read. Its
+    // Retry-After (1 s) does not fit in a 1 s deadline, so the client
+    // does not wait for it...
+    let hurried = service_with(
+        &node.client_token,
+        HttpOptions {
+            timeout: Duration::from_secs(1),
+            ..HttpOptions::default()
+        },
+    );
+    let err = ask(&hurried, 1).unwrap_err();
     assert!(
         matches!(&err, ServiceError::Refused(m) if m.contains("429")),
         "{err:?}"
     );
+    // ...but within the default deadline it waits once and is served.
+    ask(&first, 1).unwrap();
     // Another client has its own bucket.
     let second = service_for(&Token::new(other.token));
     ask(&second, MAX_BATCH).unwrap();
@@ -226,17 +238,18 @@ fn one_clients_full_batches_hit_429_while_another_client_is_served() {
         .into_iter()
         .filter(|l| l["status"] == 429)
         .collect();
-    assert_eq!(refused.len(), 2, "{refused:#?}");
+    assert_eq!(refused.len(), 3, "{refused:#?}");
     assert_eq!(refused[0]["elements"], MAX_BATCH);
     assert_eq!(refused[0]["client"], crate::support::CLIENT);
     assert!(refused[1]["elements"].is_null());
+    assert!(refused[2]["elements"].is_null());
     let metrics = node.admin().metrics().unwrap();
     assert!(
-        metrics.contains("shardlock_limit_refusals_total{limit=\"client_elements\"} 2\n"),
+        metrics.contains("shardlock_limit_refusals_total{limit=\"client_elements\"} 3\n"),
         "{metrics}"
     );
     assert!(
-        metrics.contains("shardlock_evaluated_elements_total 3584\n"),
+        metrics.contains("shardlock_evaluated_elements_total 3585\n"),
         "{metrics}"
     );
 }

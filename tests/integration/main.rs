@@ -8,4 +8,5 @@ mod network;
 mod replicas;
 mod sealing;
 mod support;
+mod tail;
 mod tree;

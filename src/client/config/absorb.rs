@@ -11,14 +11,30 @@ use zeroize::Zeroize as _;
 use super::checks::{check_env_name, check_name, check_token, check_url, normalise_url};
 use super::error::keyset_field;
 use super::schema::{FileConfig, FileKeyset, FileServer};
-use super::{Config, ConfigError, KeysetEntry, ServerEntry, TokenSource};
+use super::{Config, ConfigError, KeysetEntry, Network, ServerEntry, TokenSource};
+use crate::client::duration::parse_duration;
 use crate::encoding::{hex, parse_fingerprint, parse_hex32};
 use crate::protocol::{unb64_element, Token};
 use crate::threshold::kem::PublicKeyset;
+use toml::Spanned;
 
 impl Config {
     /// Validates the deserialised file and fills `self`.
     pub(super) fn absorb(&mut self, mut raw: FileConfig) -> Result<(), ConfigError> {
+        if let Some(network) = raw.network.take() {
+            let duration = |field: &str, value: Option<Spanned<String>>| {
+                value
+                    .map(|v| {
+                        parse_duration(v.get_ref())
+                            .map_err(|m| self.invalid(&format!("network.{field}"), m))
+                    })
+                    .transpose()
+            };
+            self.network = Network {
+                connect_timeout: duration("connect_timeout", network.connect_timeout)?,
+                request_timeout: duration("request_timeout", network.request_timeout)?,
+            };
+        }
         let mut ids: BTreeMap<[u8; 32], String> = BTreeMap::new();
         for (name, keyset) in &mut raw.keysets {
             let name = name.get_ref();

@@ -90,6 +90,7 @@ impl<'de> Visitor<'de> for FileSeed<'_> {
                 FileField::Keysets => map
                     .next_value_seed(KeysetsSeed(self.0))
                     .map(|keysets| file.keysets = keysets),
+                FileField::Network => map.next_value().map(|network| file.network = Some(network)),
             };
             read.inspect_err(|_| self.0.note(|| field.name().to_string()))?;
         }
@@ -102,16 +103,18 @@ impl<'de> Visitor<'de> for FileSeed<'_> {
 enum FileField {
     DefaultKeyset,
     Keysets,
+    Network,
 }
 
 /// The top-level keys, for "unknown field" messages.
-const FILE_FIELDS: &[&str] = &["default_keyset", "keysets"];
+const FILE_FIELDS: &[&str] = &["default_keyset", "keysets", "network"];
 
 impl FileField {
     fn name(self) -> &'static str {
         match self {
             Self::DefaultKeyset => "default_keyset",
             Self::Keysets => "keysets",
+            Self::Network => "network",
         }
     }
 }
@@ -129,6 +132,7 @@ impl<'de> DeserializeSeed<'de> for FileKey<'_> {
         match key.as_str() {
             "default_keyset" => Ok(FileField::DefaultKeyset),
             "keysets" => Ok(FileField::Keysets),
+            "network" => Ok(FileField::Network),
             _ => {
                 self.0.note(|| path_segment(&key));
                 Err(de::Error::unknown_field(&key, FILE_FIELDS))

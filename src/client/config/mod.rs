@@ -52,6 +52,12 @@
 //! participant = 3
 //! public_share = "..."
 //! token_env = "SHARDLOCK_TOKEN_NODE3"   # read from this environment variable
+//!
+//! # Optional: how long to wait for servers (the --connect-timeout and
+//! # --timeout flags win over these). Units: ms, s, m.
+//! [network]
+//! connect_timeout = "2s"    # TCP connection (default 2s)
+//! request_timeout = "10s"   # one whole request (default 10s)
 //! ```
 //!
 //! Keyset names are 1 to 64 characters from `[A-Za-z0-9_-]`. Unknown fields
@@ -90,7 +96,7 @@ mod tokens;
 
 pub use error::{ConfigError, Position};
 pub use location::{resolve_path, resolve_path_with, Env, ProcessEnv, CONFIG_ENV};
-pub use model::{Config, KeysetEntry, ResolvedKeyset, ServerEntry, TokenSource};
+pub use model::{Config, KeysetEntry, Network, ResolvedKeyset, ServerEntry, TokenSource};
 
 #[cfg(test)]
 mod tests;

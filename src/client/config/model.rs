@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::checks::{check_env_name, check_token, check_url, join_ids, normalise_url};
 use super::{ConfigError, Position};
@@ -133,10 +134,22 @@ pub struct ResolvedKeyset {
     pub endpoints: Vec<ServerEndpoint>,
 }
 
+/// The `[network]` section: how long to wait for servers. Unset values
+/// fall back to the defaults of [`crate::client::http::HttpOptions`]; the
+/// `--connect-timeout` and `--timeout` flags win over both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Network {
+    /// `connect_timeout`: time to establish a TCP connection.
+    pub connect_timeout: Option<Duration>,
+    /// `request_timeout`: deadline of one whole request.
+    pub request_timeout: Option<Duration>,
+}
+
 /// The client configuration.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub(super) default_keyset: Option<String>,
+    pub(super) network: Network,
     pub(super) keysets: BTreeMap<String, KeysetEntry>,
     /// The file this was loaded from.
     pub(super) source: Option<PathBuf>,
@@ -165,6 +178,16 @@ impl Config {
     /// The configured entry for `name`.
     pub fn entry(&self, name: &str) -> Option<&KeysetEntry> {
         self.keysets.get(name)
+    }
+
+    /// The `[network]` section.
+    pub fn network(&self) -> Network {
+        self.network
+    }
+
+    /// Replaces the `[network]` section (written by [`Config::save`]).
+    pub fn set_network(&mut self, network: Network) {
+        self.network = network;
     }
 
     /// The explicit `default_keyset`, if set.

@@ -9,7 +9,8 @@ use toml::Spanned;
 use zeroize::Zeroize as _;
 
 use super::error::keyset_field;
-use super::{Config, ConfigError, KeysetEntry, Position, TokenSource};
+use super::{Config, ConfigError, KeysetEntry, Network, Position, TokenSource};
+use crate::client::duration::config_duration;
 use crate::encoding::{format_fingerprint, hex};
 use crate::protocol::b64_element;
 
@@ -24,6 +25,18 @@ pub(super) struct FileConfig {
     pub(super) default_keyset: Option<Spanned<String>>,
     /// Sorted by name (a `Spanned` compares by its value only).
     pub(super) keysets: BTreeMap<Spanned<String>, FileKeyset>,
+    pub(super) network: Option<FileNetwork>,
+}
+
+/// The `[network]` table: durations as text (`"2s"`, `"500ms"`), checked
+/// when absorbed so a message can point at the value.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileNetwork {
+    #[serde(default)]
+    pub(super) connect_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) request_timeout: Option<Spanned<String>>,
 }
 
 // The names FileKeyset and FileServer show up in toml's messages ("expected
@@ -76,6 +89,16 @@ impl FileConfig {
         if let Some(name) = &self.default_keyset {
             spans.push(("default_keyset".to_string(), name.span()));
         }
+        if let Some(network) = &self.network {
+            for (field, value) in [
+                ("connect_timeout", &network.connect_timeout),
+                ("request_timeout", &network.request_timeout),
+            ] {
+                if let Some(value) = value {
+                    spans.push((format!("network.{field}"), value.span()));
+                }
+            }
+        }
         for (name, keyset) in &self.keysets {
             let prefix = keyset_field(name.get_ref());
             spans.push((prefix.clone(), name.span()));
@@ -121,7 +144,17 @@ impl FileConfig {
 pub(super) struct WrittenConfig<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     default_keyset: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network: Option<WrittenNetwork>,
     keysets: BTreeMap<&'a str, WrittenKeyset<'a>>,
+}
+
+#[derive(Serialize)]
+struct WrittenNetwork {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connect_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_timeout: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -153,6 +186,10 @@ impl<'a> WrittenConfig<'a> {
     pub(super) fn of(config: &'a Config) -> Result<Self, ConfigError> {
         Ok(Self {
             default_keyset: config.default_keyset.as_deref(),
+            network: (config.network != Network::default()).then(|| WrittenNetwork {
+                connect_timeout: config.network.connect_timeout.map(config_duration),
+                request_timeout: config.network.request_timeout.map(config_duration),
+            }),
             keysets: config
                 .keysets
                 .iter()

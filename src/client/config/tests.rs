@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-use super::{resolve_path_with, Config, ConfigError, KeysetEntry, ServerEntry, TokenSource};
+use std::time::Duration;
+
+use super::{
+    resolve_path_with, Config, ConfigError, KeysetEntry, Network, ServerEntry, TokenSource,
+};
 use crate::encoding::{b64, hex};
 use crate::protocol::{b64_element, Token};
 use crate::threshold::kem::{deal, PublicKeyset};
@@ -771,4 +775,35 @@ fn relative_token_file_is_relative_to_the_config_directory() {
         .expect("resolve");
     let token = resolved.endpoints[2].token.as_ref().expect("token");
     assert_eq!(token.expose(), "slk_nested");
+}
+
+#[test]
+fn network_timeouts_load_are_checked_and_survive_a_save() {
+    let ks = public(1);
+    let text = format!(
+        "{}[network]\nconnect_timeout = \"500ms\"\nrequest_timeout = \"3s\"\n",
+        sample(&ks)
+    );
+    let config = Config::parse(text.as_bytes(), None).expect("valid");
+    let network = config.network();
+    assert_eq!(network.connect_timeout, Some(Duration::from_millis(500)));
+    assert_eq!(network.request_timeout, Some(Duration::from_secs(3)));
+    let written = config.to_toml().expect("toml");
+    let again = Config::parse(written.as_bytes(), None).expect("reloads");
+    assert_eq!(again.network(), network);
+    // Unset: no section is written.
+    let plain = Config::parse(sample(&ks).as_bytes(), None).expect("valid");
+    assert_eq!(plain.network(), Network::default());
+    assert!(!plain.to_toml().expect("toml").contains("[network]"));
+    // A bad value is located; an unknown key is named.
+    // The sample ends with line 26, empty.
+    let bad = format!("{}[network]\nrequest_timeout = \"10\"\n", sample(&ks));
+    let message = parse_err(&bad);
+    assert!(
+        message.contains(":27:19: network.request_timeout:"),
+        "{message}"
+    );
+    assert!(message.contains("no unit"), "{message}");
+    let unknown = format!("{}[network]\ntimeout = \"1s\"\n", sample(&ks));
+    assert!(parse_err(&unknown).contains("timeout"));
 }

@@ -27,6 +27,9 @@ use crate::secret::DataKey;
 use crate::stream;
 use crate::threshold::kem::MAX_BATCH;
 
+/// Files in the first batch of a restore (see `walk_and_unwrap`).
+const FIRST_BATCH: usize = 32;
+
 /// A file whose header has been read, waiting for its data key.
 struct Pending {
     path: PathBuf,
@@ -151,6 +154,11 @@ fn walk_and_unwrap(
     send: &mut dyn FnMut(Job) -> bool,
 ) -> Result<()> {
     let mut batch: Vec<Pending> = Vec::new();
+    // The first batch is small: it gets the workers going sooner, and it
+    // shows which servers are slow or dead at the price of a small request
+    // rather than a full one, so the big batches after it go to servers
+    // known to answer (a hung server then costs one short hedge delay).
+    let mut limit = FIRST_BATCH;
     let entries = walkdir::WalkDir::new(enc)
         .follow_links(false)
         .sort_by_file_name()
@@ -190,10 +198,11 @@ fn walk_and_unwrap(
             }
             Err(e) => run.fail(&shown, &e),
         }
-        if batch.len() == MAX_BATCH
-            && !unwrap_batch(std::mem::take(&mut batch), run, keysets, send)?
-        {
-            return Ok(());
+        if batch.len() >= limit {
+            limit = MAX_BATCH;
+            if !unwrap_batch(std::mem::take(&mut batch), run, keysets, send)? {
+                return Ok(());
+            }
         }
     }
     unwrap_batch(batch, run, keysets, send)?;

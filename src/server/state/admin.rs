@@ -199,7 +199,10 @@ mod tests {
             state.install(validate_install(&id, &request_for(&keyset, &shares[i])).unwrap())
         };
         assert!(install(&a, 0).unwrap().0);
-        assert!(!install(&b, 0).unwrap().0, "the same share again is not an error");
+        assert!(
+            !install(&b, 0).unwrap().0,
+            "the same share again is not an error"
+        );
         let mut other = request_for(&keyset, &shares[1]);
         other.participant = 2;
         let other = validate_install(&id, &other).unwrap();

@@ -1,0 +1,135 @@
+//! [`AdminClient`]: the admin API of one server (install a share, create,
+//! list and revoke clients), for `keyset create` and `revoke-client`.
+
+use std::fmt;
+
+use super::transport::{to_json, Connection, Method};
+use super::url::{path_client_name, path_keyset_id};
+use super::{HttpError, HttpOptions};
+use crate::protocol::{
+    ClientInfo, ClientList, CreateClientRequest, CreateClientResponse, Health, InstallShareRequest,
+    KeyInfo, Token, UnsealRequest, UnsealResponse,
+};
+
+/// The admin API of one server, authenticated with its admin token.
+pub struct AdminClient {
+    connection: Connection,
+    token: Token,
+}
+
+impl fmt::Debug for AdminClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AdminClient")
+            .field("url", &self.connection.base)
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+impl AdminClient {
+    /// A client for the server at `url`, pinned to `fingerprint` if given.
+    pub fn new(
+        url: &str,
+        fingerprint: Option<[u8; 32]>,
+        admin_token: Token,
+        options: &HttpOptions,
+    ) -> Result<Self, HttpError> {
+        Ok(Self {
+            connection: Connection::new(url, fingerprint, options)?,
+            token: admin_token,
+        })
+    }
+
+    /// The server's base URL.
+    pub fn url(&self) -> &str {
+        &self.connection.base
+    }
+
+    /// `GET /v1/health` (no credential needed).
+    pub fn health(&self) -> Result<Health, HttpError> {
+        self.connection.json(Method::Get, "/v1/health", None, None)
+    }
+
+    /// `GET /metrics` (no credential needed): Prometheus text.
+    pub fn metrics(&self) -> Result<String, HttpError> {
+        let (_, body) = self.connection.send(Method::Get, "/metrics", None, None)?;
+        String::from_utf8(body.to_vec()).map_err(|_| HttpError::Malformed {
+            url: self.connection.base.clone(),
+            reason: "metrics are not UTF-8".into(),
+        })
+    }
+
+    /// `GET /v1/keys/{id}`: this server's part of a keyset.
+    pub fn key_info(&self, keyset_id_hex: &str) -> Result<KeyInfo, HttpError> {
+        let id = path_keyset_id(keyset_id_hex)?;
+        self.connection.json(
+            Method::Get,
+            &format!("/v1/keys/{id}"),
+            Some(&self.token),
+            None,
+        )
+    }
+
+    /// `PUT /v1/admin/keys/{id}`: installs this server's share. Idempotent
+    /// for the same share; HTTP 409 if a different one is installed.
+    pub fn install_share(
+        &self,
+        keyset_id_hex: &str,
+        request: &InstallShareRequest,
+    ) -> Result<KeyInfo, HttpError> {
+        let id = path_keyset_id(keyset_id_hex)?;
+        let body = to_json(request)?;
+        self.connection.json(
+            Method::Put,
+            &format!("/v1/admin/keys/{id}"),
+            Some(&self.token),
+            Some(&body),
+        )
+    }
+
+    /// `POST /v1/admin/clients`: creates a client; the answer holds its
+    /// token, which the server will never show again.
+    pub fn create_client(
+        &self,
+        request: &CreateClientRequest,
+    ) -> Result<CreateClientResponse, HttpError> {
+        path_client_name(&request.name)?;
+        let body = to_json(request)?;
+        self.connection.json(
+            Method::Post,
+            "/v1/admin/clients",
+            Some(&self.token),
+            Some(&body),
+        )
+    }
+
+    /// `DELETE /v1/admin/clients/{name}`: revokes a client's token.
+    pub fn revoke_client(&self, name: &str) -> Result<ClientInfo, HttpError> {
+        let name = path_client_name(name)?;
+        self.connection.json(
+            Method::Delete,
+            &format!("/v1/admin/clients/{name}"),
+            Some(&self.token),
+            None,
+        )
+    }
+
+    /// `GET /v1/admin/clients`: names, grants and revocation, no tokens.
+    pub fn list_clients(&self) -> Result<Vec<ClientInfo>, HttpError> {
+        let list: ClientList =
+            self.connection
+                .json(Method::Get, "/v1/admin/clients", Some(&self.token), None)?;
+        Ok(list.clients)
+    }
+
+    /// `POST /v1/admin/unseal`: hands the server its unseal secret.
+    pub fn unseal(&self, request: &UnsealRequest) -> Result<UnsealResponse, HttpError> {
+        let body = to_json(request)?;
+        self.connection.json(
+            Method::Post,
+            "/v1/admin/unseal",
+            Some(&self.token),
+            Some(&body),
+        )
+    }
+}
