@@ -97,6 +97,32 @@ impl State {
         }
     }
 
+    /// Installs many validated keys at once, unchecked against what is
+    /// installed (one already stored fails the whole call and publishes
+    /// nothing): for benchmarks that need 100,000 keysets without 100,000
+    /// admin requests. Like [`State::install`], each key is sealed under
+    /// the seal key and committed before it is published, but all of them
+    /// in one transaction. The keys are taken by value so the secret
+    /// shares are moved into the snapshot, not copied.
+    #[cfg(any(test, feature = "testkit"))]
+    pub fn import_keys(&self, keys: Vec<InstalledKey>) -> Result<(), ServerError> {
+        let _guard = self.admin_lock();
+        let seal = self
+            .seal_key()
+            .ok_or(ServerError::Seal(SealError::Sealed))?;
+        let rows = keys
+            .iter()
+            .map(|key| key_records::seal_row(&seal, key))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.store.import_key_rows(&rows)?;
+        // One write lock for the lot: readers wait once, not 100,000 times.
+        let mut snapshot = self.write();
+        for key in keys {
+            snapshot.keys.insert(key.id_hex.clone(), Arc::new(key));
+        }
+        Ok(())
+    }
+
     /// Creates a client with a token hash and grants; persisted first.
     pub fn add_client(
         &self,
@@ -210,6 +236,39 @@ mod tests {
             b.install(other),
             Err(InstallOutcome::Rejected(InstallError::Conflict))
         ));
+    }
+
+    #[test]
+    fn imported_keys_are_sealed_stored_and_published_in_one_step() {
+        let (_tmp, dir, _admin) = fresh_dir();
+        let state = State::load(&dir).unwrap();
+        let dealt: Vec<_> = (0..3)
+            .map(|_| deal(2, &[1, 2, 3], &mut OsRng).unwrap())
+            .collect();
+        let key_of = |i: usize| {
+            let (keyset, shares) = &dealt[i];
+            validate_install(&hex(keyset.id()), &request_for(keyset, &shares[0])).unwrap()
+        };
+        state.import_keys((0..3).map(key_of).collect()).unwrap();
+        let mut ids: Vec<String> = dealt.iter().map(|(k, _)| hex(k.id())).collect();
+        ids.sort();
+        assert_eq!(state.keyset_ids(), ids);
+        // Reopened, every row opens under the seal key and passes the
+        // install check again.
+        let reloaded = State::load(&dir).unwrap();
+        assert_eq!(reloaded.keyset_ids(), ids);
+        assert_eq!(
+            reloaded.key(&hex(dealt[1].0.id())).unwrap().share(),
+            &dealt[1].1[0]
+        );
+        // A batch holding an installed key stores and publishes nothing.
+        let (fresh, fresh_shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
+        let fresh_id = hex(fresh.id());
+        let fresh_key =
+            validate_install(&fresh_id, &request_for(&fresh, &fresh_shares[0])).unwrap();
+        assert!(state.import_keys(vec![fresh_key, key_of(0)]).is_err());
+        assert!(state.key(&fresh_id).is_none());
+        assert_eq!(State::load(&dir).unwrap().keyset_ids(), ids);
     }
 
     #[test]

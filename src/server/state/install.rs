@@ -82,6 +82,21 @@ pub(crate) fn validate_install(
     })
 }
 
+#[cfg(any(test, feature = "testkit"))]
+impl InstalledKey {
+    /// `share` of `keyset` as the server would hold it after an install
+    /// request delivering it, through the same validation: benchmarks and
+    /// integration tests build keys for [`super::State::import_keys`]
+    /// with it, so what they import has passed the install check.
+    pub fn from_share(keyset: &PublicKeyset, share: &SecretShare) -> Result<Self, InstallError> {
+        let mut request = InstallShareRequest::new(keyset, share);
+        let key = validate_install(&hex(keyset.id()), &request);
+        // The request's copy of the secret share.
+        zeroize::Zeroize::zeroize(&mut request.share);
+        key
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

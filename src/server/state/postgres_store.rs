@@ -486,6 +486,21 @@ impl Store for PostgresStore {
         self.import(clients).map_err(|e| flatten(e, &self.label))
     }
 
+    #[cfg(any(test, feature = "testkit"))]
+    fn import_key_rows(&self, rows: &[KeyRow]) -> Result<(), ServerError> {
+        let rows = rows.to_vec();
+        let installed = crate::server::audit::now_rfc3339();
+        self.call("store keys", move |client| {
+            let mut tx = client.transaction()?;
+            let statement =
+                tx.prepare("INSERT INTO keys (id, install, installed) VALUES ($1, $2, $3)")?;
+            for row in &rows {
+                tx.execute(&statement, &[&row.id, &row.record.as_str(), &installed])?;
+            }
+            tx.commit()
+        })
+    }
+
     fn revoke_client(&self, name: &str) -> Result<Option<bool>, ServerError> {
         let name = name.to_string();
         // One transaction; the row lock makes concurrent revocations through

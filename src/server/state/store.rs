@@ -92,6 +92,12 @@ pub(crate) trait Store: Send + Sync + std::fmt::Debug {
     #[cfg(any(test, feature = "testkit"))]
     fn import_clients(&self, clients: &[ClientRecord]) -> Result<(), ServerError>;
 
+    /// Stores many key rows in one transaction, without the seal check of
+    /// [`Store::insert_key`]: the caller has sealed them under the current
+    /// seal key (benchmarks and tests).
+    #[cfg(any(test, feature = "testkit"))]
+    fn import_key_rows(&self, rows: &[KeyRow]) -> Result<(), ServerError>;
+
     /// Marks a client revoked. `Ok(None)`: no such client; `Ok(Some(false))`:
     /// it was revoked already.
     fn revoke_client(&self, name: &str) -> Result<Option<bool>, ServerError>;

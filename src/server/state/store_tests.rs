@@ -119,6 +119,31 @@ fn import_is_all_or_nothing(store: &dyn Store) {
     assert!(store.client_by_name("new1").unwrap().is_none());
 }
 
+/// A bulk key import is one transaction too, and its rows read back as
+/// they were given.
+fn key_import_is_all_or_nothing(store: &dyn Store) {
+    let rows: Vec<_> = (0..100u8)
+        .map(|i| row(&format!("{i:02x}").repeat(32), &format!("sealed-{i}")))
+        .collect();
+    store.import_key_rows(&rows).unwrap();
+    let stored = store.key_rows().unwrap();
+    assert_eq!(stored.len(), 100);
+    assert_eq!(stored[7].id, "07".repeat(32));
+    assert_eq!(stored[7].record.as_str(), "sealed-7");
+    let clash = vec![row(&"ff".repeat(32), "new"), row(&"05".repeat(32), "again")];
+    assert!(store.import_key_rows(&clash).is_err());
+    assert!(store.key_row(&"ff".repeat(32)).unwrap().is_none());
+    assert_eq!(
+        store
+            .key_row(&"05".repeat(32))
+            .unwrap()
+            .unwrap()
+            .record
+            .as_str(),
+        "sealed-5"
+    );
+}
+
 fn sqlite() -> (tempfile::TempDir, Box<dyn Fn() -> Box<dyn Store>>) {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join(DB_FILE);
@@ -161,6 +186,7 @@ suite! {
     clients_are_found_by_token_hash_and_name_and_names_stay_unique: clients_roundtrip;
     keys_are_stored_only_under_the_current_seal: keys_and_seal_roundtrip;
     a_bulk_import_is_one_transaction: |store, _| import_is_all_or_nothing(store);
+    a_bulk_key_import_is_one_transaction: |store, _| key_import_is_all_or_nothing(store);
 }
 
 #[test]
