@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-use super::sqlite_store::{SqliteStore, DB_FILE};
+use super::sqlite_store::{db, SqliteStore, DB_FILE};
 use super::store::Store as _;
 use super::toml_store::{self, TomlStore};
 use crate::durable::{self, Replace};
@@ -70,9 +70,9 @@ pub fn backup(dir: &Path, out: &Path) -> Result<BackupReport, ServerError> {
     durable::open_append_private(&target)
         .map_err(io_error(format!("cannot create {}", target.display())))?;
     let conn = Connection::open_with_flags(&source, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(database(&source, "open"))?;
+        .map_err(db(&source, "open"))?;
     conn.execute("VACUUM INTO ?1", [target.to_string_lossy()])
-        .map_err(database(&source, "copy"))?;
+        .map_err(db(&source, "copy"))?;
     drop(conn);
     std::fs::File::open(&target)
         .and_then(|file| file.sync_all())
@@ -121,12 +121,4 @@ fn copy_file(from: &Path, to: &Path, whole_lines: bool) -> Result<(), ServerErro
     }
     durable::write_file(to, &bytes, Replace::Refuse)
         .map_err(io_error(format!("cannot write {}", to.display())))
-}
-
-fn database(path: &Path, what: &str) -> impl FnOnce(rusqlite::Error) -> ServerError {
-    let context = format!("{}: cannot {what}", path.display());
-    move |e| ServerError::Database {
-        context,
-        source: Box::new(e),
-    }
 }

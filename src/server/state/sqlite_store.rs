@@ -385,7 +385,7 @@ fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     connection.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn db(path: &Path, what: &str) -> impl FnOnce(rusqlite::Error) -> ServerError {
+pub(super) fn db(path: &Path, what: &str) -> impl FnOnce(rusqlite::Error) -> ServerError {
     let context = format!("{}: cannot {what}", path.display());
     move |e| ServerError::Database {
         context,
