@@ -14,6 +14,9 @@
 //!   shutdown, beside the client and never importing it.
 //! - [`envelope`]: one whole file: header plus body, the data key wrapped
 //!   under a keyset ([`envelope::keywrap`]) and the metadata sealed beside it.
+//! - [`mod@lifecycle`]: the key lifecycle protocol (distributed key
+//!   generation, refresh, repair, reshare) both sides run: plans, deals,
+//!   transcripts and confirmations (pure).
 //! - [`threshold`]: ristretto255, Shamir shares, RFC 9497 VOPRF evaluation
 //!   with DLEQ proofs, and the threshold KEM (pure, no I/O).
 //! - [`mod@format`]: the header codec (pure bytes ↔ structs, no crypto).
@@ -35,6 +38,8 @@ pub mod encoding;
 pub mod envelope;
 pub mod error_chain;
 pub mod format;
+pub mod identity;
+pub mod lifecycle;
 pub mod protocol;
 pub mod secret;
 pub mod server;

@@ -113,6 +113,9 @@ pub struct KeyInfo {
     pub threshold: u16,
     /// Group key `K`, base64url.
     pub group_key: String,
+    /// The epoch of the share this server holds (docs/FORMAT.md 8.1).
+    #[serde(default)]
+    pub epoch: u32,
 }
 
 /// `POST /v1/keys/{keyset_id}/evaluate` request.
@@ -121,6 +124,11 @@ pub struct KeyInfo {
 pub struct EvaluateRequest {
     /// Blinded elements `B_j`, base64url, 1..=MAX_BATCH of them.
     pub blinded: Vec<String>,
+    /// The epoch whose public share the client will check the proof
+    /// against. A server holding another epoch refuses (409) instead of
+    /// answering with a proof that cannot verify. Absent: any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u32>,
 }
 
 /// `POST /v1/keys/{keyset_id}/evaluate` response: RFC 9497 BlindEvaluate
@@ -131,6 +139,9 @@ pub struct EvaluateResponse {
     pub evaluated: Vec<String>,
     /// Batch DLEQ proof, base64url of 64 bytes.
     pub proof: String,
+    /// The epoch of the share that answered.
+    #[serde(default)]
+    pub epoch: u32,
 }
 
 /// One public share inside [`InstallShareRequest`].
@@ -164,6 +175,10 @@ impl PublicShare {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InstallShareRequest {
+    /// The keyset's epoch (docs/FORMAT.md section 8.1); absent means 0,
+    /// where the keyset id must be the hash of the public parts.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub epoch: u32,
     /// This server's participant id.
     pub participant: u16,
     /// Keyset threshold.
@@ -181,6 +196,7 @@ impl InstallShareRequest {
     /// caller should zeroize `share` (the secret, as text) once it is sent.
     pub fn new(keyset: &PublicKeyset, share: &SecretShare) -> Self {
         Self {
+            epoch: keyset.epoch(),
             participant: share.id(),
             threshold: keyset.threshold(),
             group_key: b64_element(keyset.group_key()),
@@ -198,6 +214,10 @@ impl std::fmt::Debug for InstallShareRequest {
             .field("share", &"[redacted]")
             .finish_non_exhaustive()
     }
+}
+
+fn is_zero(epoch: &u32) -> bool {
+    *epoch == 0
 }
 
 /// `POST /v1/admin/clients` (admin): creates a client token.

@@ -174,8 +174,16 @@ pub struct StatusArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysetCommand {
-    /// Deal a new t-of-n keyset to running servers and add it to the config
+    /// Create a new t-of-n keyset on running servers by distributed key
+    /// generation (nobody ever holds the key) and add it to the config
     Create(KeysetCreateArgs),
+    /// Give every server a new share of the same key (old shares become
+    /// useless; files are untouched)
+    Refresh(KeysetRefreshArgs),
+    /// Rebuild a lost server's share on a freshly initialised server
+    Repair(KeysetRepairArgs),
+    /// Move the same key to a new server set and/or threshold
+    Reshare(KeysetReshareArgs),
     /// List the configured keysets
     List,
     /// Revoke a client's token at every server of a keyset (cutting it off
@@ -207,16 +215,17 @@ pub struct KeysetCreateArgs {
     pub name: String,
 
     /// How many servers must cooperate to decrypt
-    #[arg(short, long, value_name = "T")]
-    pub threshold: u16,
+    #[arg(short, long, value_name = "T", required_unless_present_any = ["resume", "abort"])]
+    pub threshold: Option<u16>,
 
     /// A key-share server, optionally with its certificate fingerprint:
     /// https://host:port#sha256:HEX (repeat once per server)
-    #[arg(short, long = "server", value_name = "URL", required = true)]
+    #[arg(short, long = "server", value_name = "URL", required_unless_present_any = ["resume", "abort"])]
     pub servers: Vec<String>,
 
-    /// File holding the servers' admin credential (one line; or one line per
-    /// server, in --server order) [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]
+    /// Admin credentials: lines `URL TOKEN` (blank lines and # comments
+    /// allowed); or one token for all servers, or one per server in
+    /// --server order [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]
     #[arg(long, value_name = "PATH")]
     pub admin_token_file: Option<PathBuf>,
 
@@ -227,6 +236,100 @@ pub struct KeysetCreateArgs {
     /// Make this the default keyset
     #[arg(long)]
     pub default: bool,
+
+    /// Deal the key from this machine instead (weaker: the whole key exists
+    /// here for a moment; docs/THREAT-MODEL.md)
+    #[arg(long, conflicts_with_all = ["resume", "abort"])]
+    pub dealer: bool,
+
+    #[command(flatten)]
+    pub round: RoundArgs,
+}
+
+/// `--resume` / `--abort` of an interrupted round.
+#[derive(Debug, Args)]
+pub struct RoundArgs {
+    /// Finish the interrupted round of this keyset (from its journal)
+    #[arg(long, conflicts_with = "abort")]
+    pub resume: bool,
+
+    /// Roll back the interrupted round of this keyset (only before any
+    /// server switched epochs)
+    #[arg(long)]
+    pub abort: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysetRefreshArgs {
+    /// Name of the keyset in the config
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Admin credentials: lines `URL TOKEN` (blank lines and # comments
+    /// allowed), or one token for all [default: $SHARDLOCK_ADMIN_TOKEN,
+    /// else a prompt]
+    #[arg(long, value_name = "PATH")]
+    pub admin_token_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub round: RoundArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysetRepairArgs {
+    /// Name of the keyset in the config
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The participant whose share was lost
+    #[arg(long, value_name = "ID", required_unless_present_any = ["resume", "abort"])]
+    pub participant: Option<u16>,
+
+    /// Its new, freshly initialised server: https://host:port#sha256:HEX
+    #[arg(short, long, value_name = "URL", required_unless_present_any = ["resume", "abort"])]
+    pub server: Option<String>,
+
+    /// Admin credentials: lines `URL TOKEN` (blank lines and # comments
+    /// allowed), or one token for all [default: $SHARDLOCK_ADMIN_TOKEN,
+    /// else a prompt]
+    #[arg(long, value_name = "PATH")]
+    pub admin_token_file: Option<PathBuf>,
+
+    /// Name of the client token requested from the new server
+    #[arg(long, value_name = "NAME")]
+    pub client_name: Option<String>,
+
+    #[command(flatten)]
+    pub round: RoundArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysetReshareArgs {
+    /// Name of the keyset in the config
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The new threshold
+    #[arg(short, long, value_name = "T", required_unless_present_any = ["resume", "abort"])]
+    pub threshold: Option<u16>,
+
+    /// The complete new server list (servers may stay), in participant
+    /// order: https://host:port#sha256:HEX (repeat once per server)
+    #[arg(short, long = "server", value_name = "URL", required_unless_present_any = ["resume", "abort"])]
+    pub servers: Vec<String>,
+
+    /// Admin credentials: lines `URL TOKEN` for old and new servers (blank
+    /// lines and # comments allowed), or one token for all
+    /// [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]
+    #[arg(long, value_name = "PATH")]
+    pub admin_token_file: Option<PathBuf>,
+
+    /// Name of the client token requested from new servers
+    #[arg(long, value_name = "NAME")]
+    pub client_name: Option<String>,
+
+    #[command(flatten)]
+    pub round: RoundArgs,
 }
 
 #[derive(Debug, Subcommand)]

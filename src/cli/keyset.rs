@@ -20,7 +20,11 @@ pub const ADMIN_TOKEN_ENV: &str = "SHARDLOCK_ADMIN_TOKEN";
 
 pub fn run(settings: &Settings, command: &KeysetCommand) -> Result<()> {
     match command {
+        KeysetCommand::Create(args) if !args.dealer => super::lifecycle::create(settings, args),
         KeysetCommand::Create(args) => create_command(settings, args),
+        KeysetCommand::Refresh(args) => super::lifecycle::refresh(settings, args),
+        KeysetCommand::Repair(args) => super::lifecycle::repair(settings, args),
+        KeysetCommand::Reshare(args) => super::lifecycle::reshare(settings, args),
         KeysetCommand::List => list(settings),
         KeysetCommand::RevokeClient(args) => revoke_client(settings, args),
     }
@@ -58,7 +62,7 @@ fn list(settings: &Settings) -> Result<()> {
         if let Some(entry) = config.entry(name) {
             let public = entry.public();
             outln!(
-                "{}{}  {}-of-{}  {}",
+                "{}{}  {}-of-{}  epoch {}  {}",
                 name,
                 if Some(name) == default {
                     " (default)"
@@ -67,6 +71,7 @@ fn list(settings: &Settings) -> Result<()> {
                 },
                 public.threshold(),
                 public.shares().len(),
+                public.epoch(),
                 hex(public.id())
             );
         }
@@ -94,7 +99,9 @@ pub fn parse_server_arg(arg: &str) -> Result<(String, Option<[u8; 32]>)> {
     Ok((url, fingerprint))
 }
 
+/// `keyset create --dealer`: the trusted dealer of the first version.
 fn create_command(settings: &Settings, args: &KeysetCreateArgs) -> Result<()> {
+    let threshold = args.threshold.unwrap_or_default();
     let parsed = args
         .servers
         .iter()
@@ -103,7 +110,7 @@ fn create_command(settings: &Settings, args: &KeysetCreateArgs) -> Result<()> {
     let urls: Vec<String> = parsed.iter().map(|(url, _)| url.clone()).collect();
     // Bad parameters are reported before anyone is asked for a credential.
     check_servers(
-        args.threshold,
+        threshold,
         &urls.iter().map(String::as_str).collect::<Vec<_>>(),
     )?;
     let tokens = admin_tokens(args.admin_token_file.as_deref(), &urls)?;
@@ -118,7 +125,7 @@ fn create_command(settings: &Settings, args: &KeysetCreateArgs) -> Result<()> {
         .collect();
     let request = CreateKeyset {
         name: args.name.clone(),
-        threshold: args.threshold,
+        threshold,
         servers,
         client_name: args.client_name.clone(),
         make_default: args.default,
@@ -129,7 +136,7 @@ fn create_command(settings: &Settings, args: &KeysetCreateArgs) -> Result<()> {
     settings.note(format_args!(
         "keyset {} ({}-of-{}, id {}) written to {}",
         args.name,
-        args.threshold,
+        threshold,
         urls.len(),
         hex(&created.id),
         created.config_path.display()

@@ -25,6 +25,7 @@ mod encrypt;
 pub mod generate_docs;
 mod inspect;
 mod keyset;
+mod lifecycle;
 mod progress;
 mod server;
 mod settings;

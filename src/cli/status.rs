@@ -12,10 +12,11 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
     let health = settings.session.keyset_health(args.keyset.as_deref())?;
     let n = health.servers.len();
     outln!(
-        "keyset {} ({}-of-{}, id {})",
+        "keyset {} ({}-of-{}, epoch {}, id {})",
         health.name,
         health.threshold,
         n,
+        health.epoch,
         hex(&health.id)
     );
     for server in &health.servers {
@@ -34,6 +35,10 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
             Some(true) => "share ok",
             Some(false) => "SHARE MISMATCH",
             None => "share unchecked",
+        };
+        let share = match s.epoch {
+            Some(epoch) => format!("{share}, epoch {epoch}"),
+            None => share.to_string(),
         };
         outln!(
             "  [{}] {} {} participant {}: {}, {}, {}",
@@ -55,6 +60,31 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
         if let Some(problem) = &s.problem {
             outln!("       {problem}");
         }
+    }
+    let mut epochs: Vec<u32> = health
+        .servers
+        .iter()
+        .filter_map(|s| s.status.epoch)
+        .collect();
+    epochs.sort_unstable();
+    epochs.dedup();
+    if epochs.len() > 1 {
+        super::settings::warn(format_args!(
+            "servers of keyset {} are on different epochs ({}): a lifecycle round is unfinished",
+            health.name,
+            epochs
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if settings.session.round_servers(&health.name)?.is_some() {
+        super::settings::warn(format_args!(
+            "a lifecycle round of keyset {} is in progress; finish it with `shardlock keyset \
+             <op> {} --resume` or roll it back with `--abort`",
+            health.name, health.name
+        ));
     }
     let (healthy, threshold) = (health.healthy(), health.threshold);
     if !health.can_decrypt() {

@@ -255,6 +255,7 @@ pub fn deal_and_install(
             participant: *participant,
             url: target.url.clone(),
             fingerprint: target.fingerprint,
+            identity: None,
             token: TokenSource::Inline(Token::new(response.token.clone())),
         });
         if let Some(fp) = target.fingerprint {

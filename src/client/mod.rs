@@ -17,6 +17,7 @@ mod file;
 pub mod http;
 pub mod inspect;
 mod io;
+pub mod lifecycle;
 mod report;
 pub mod status;
 pub mod tree;

@@ -31,6 +31,8 @@ pub struct KeysetHealth {
     pub id: [u8; 32],
     /// How many servers decryption needs.
     pub threshold: u16,
+    /// The epoch the config holds.
+    pub epoch: u32,
     /// Every server, in config order.
     pub servers: Vec<ServerHealth>,
 }
@@ -65,6 +67,7 @@ impl Session {
             name: keyset.name,
             id: *keyset.public.id(),
             threshold: keyset.public.threshold(),
+            epoch: keyset.public.epoch(),
             servers,
         })
     }

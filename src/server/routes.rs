@@ -49,6 +49,8 @@ use crate::protocol::{
 };
 use crate::threshold::voprf::blind_evaluate_batch;
 
+mod lifecycle;
+
 /// A failed request: status and a short message for [`ErrorBody`].
 #[derive(Debug)]
 struct ApiError {
@@ -148,6 +150,11 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/v1/admin/clients", post(create_client).get(list_clients))
         .route("/v1/admin/clients/{name}", delete(revoke_client))
         .route("/v1/admin/unseal", post(unseal))
+        .route("/v1/identity", get(lifecycle::identity))
+        .route("/v1/admin/lifecycle/deal", post(lifecycle::deal))
+        .route("/v1/admin/lifecycle/receive", post(lifecycle::receive))
+        .route("/v1/admin/lifecycle/commit", post(lifecycle::commit))
+        .route("/v1/admin/lifecycle/abort", post(lifecycle::abort))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -590,8 +597,19 @@ async fn evaluate_inner(
             ApiError::rate_limited(refused.retry_after)
         })?;
     let key = state
-        .key(&id)
+        .key_at(&id, request.epoch)
         .ok_or(ApiError::new(StatusCode::NOT_FOUND, "keyset not installed"))?;
+    let epoch = key.keyset().epoch();
+    // docs/FORMAT.md section 8.1: a proof made with another epoch's share
+    // could not verify; say so rather than answer.
+    if let Some(wanted) = request.epoch {
+        if wanted != epoch {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("this server holds epoch {epoch} of the keyset, not {wanted}"),
+            ));
+        }
+    }
     // A bounded number of evaluations compute at once; beyond it the
     // client is told to come back (or ask another server) instead of
     // queueing work the blocking pool cannot absorb.
@@ -626,6 +644,7 @@ async fn evaluate_inner(
     Ok(Json(EvaluateResponse {
         evaluated: evaluated.iter().map(b64_element).collect(),
         proof: b64(&proof.to_bytes()),
+        epoch,
     }))
 }
 

@@ -89,6 +89,12 @@ pub enum SealError {
     /// An operation that needs the seal key on a sealed server.
     #[error("the server is sealed; unseal it first (`shardlock server unseal`)")]
     Sealed,
+    /// A new seal key while a key lifecycle round is staged.
+    #[error(
+        "a key lifecycle round is staged on this server; finish it (`shardlock keyset ... \
+         --resume`) or roll it back (`--abort`) before changing the seal"
+    )]
+    Staged,
     /// A damaged seal record or sealed key record.
     #[error("{0}")]
     Corrupt(String),

@@ -51,6 +51,10 @@ pub const MAX_BATCH: usize = 1024;
 #[derive(Clone)]
 pub struct PublicKeyset {
     id: [u8; 32],
+    /// Which generation of shares this is (docs/FORMAT.md section 8):
+    /// 0 when created; every refresh, repair or reshare adds one. The id
+    /// and `K` stay the same across epochs.
+    epoch: u32,
     threshold: u16,
     group_key: RistrettoPoint,
     /// `K` encoded, for the KEK's HKDF info.
@@ -65,8 +69,12 @@ pub struct PublicKeyset {
 
 impl PartialEq for PublicKeyset {
     fn eq(&self, other: &Self) -> bool {
-        // The id commits to every public part.
+        // The id commits to every public part of epoch 0; later epochs
+        // share it, so compare what changes too.
         self.id == other.id
+            && self.epoch == other.epoch
+            && self.threshold == other.threshold
+            && self.shares == other.shares
     }
 }
 
@@ -76,6 +84,7 @@ impl fmt::Debug for PublicKeyset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PublicKeyset")
             .field("id", &crate::encoding::hex(&self.id))
+            .field("epoch", &self.epoch)
             .field("threshold", &self.threshold)
             .field("participants", &self.participants())
             .finish()
@@ -103,6 +112,7 @@ impl PublicKeyset {
         }
         Ok(Self {
             id: h.finalize().into(),
+            epoch: 0,
             threshold,
             group_key,
             group_key_bytes: encode_element(&group_key),
@@ -111,9 +121,36 @@ impl PublicKeyset {
         })
     }
 
-    /// The keyset id: SHA-256 over the threshold and every public part.
+    /// A later epoch of keyset `id`: new public shares (and perhaps a new
+    /// threshold and participant set) for the same `K`, checked to be
+    /// consistent with it. The id is not recomputed: it is the id of
+    /// epoch 0, which every file's KEK salt holds (docs/FORMAT.md
+    /// section 8.1). Epoch 0 goes through [`PublicKeyset::new`].
+    pub fn at_epoch(
+        id: [u8; 32],
+        epoch: u32,
+        threshold: u16,
+        group_key: RistrettoPoint,
+        shares: Vec<(u16, RistrettoPoint)>,
+    ) -> Result<Self, Error> {
+        let mut keyset = Self::new(threshold, group_key, shares)?;
+        if epoch == 0 && keyset.id != id {
+            return Err(Error::InconsistentShares);
+        }
+        keyset.id = id;
+        keyset.epoch = epoch;
+        Ok(keyset)
+    }
+
+    /// The keyset id: at epoch 0, SHA-256 over the threshold and every
+    /// public part; the same at every later epoch.
     pub fn id(&self) -> &[u8; 32] {
         &self.id
+    }
+
+    /// The epoch of these public shares.
+    pub fn epoch(&self) -> u32 {
+        self.epoch
     }
 
     /// How many servers must answer.

@@ -9,5 +9,6 @@ pub mod kem;
 pub mod local;
 pub mod shamir;
 pub mod voprf;
+pub mod vss;
 
 pub use group::{Error, SecretScalar};

@@ -60,7 +60,7 @@ impl Out {
         self
     }
 
-    fn stdout_text(&self) -> String {
+    pub(crate) fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
 
@@ -1023,6 +1023,7 @@ pub(crate) fn offline_config(path: &Path) {
             participant: k,
             url: format!("https://127.0.0.1:{}", 9 + k),
             fingerprint: Some([k as u8; 32]),
+            identity: None,
             token: TokenSource::Inline(Token::new(format!("slk_offline{k}"))),
         })
         .collect();

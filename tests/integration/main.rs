@@ -3,6 +3,7 @@
 
 mod cli;
 mod docs;
+mod lifecycle;
 mod limits;
 mod network;
 mod replicas;

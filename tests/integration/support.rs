@@ -71,7 +71,12 @@ impl Running {
 
 /// Serves `state` over HTTPS on a fresh loopback port.
 pub fn start_https(rt: &tokio::runtime::Runtime, state: Arc<State>) -> Running {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    start_https_at(rt, state, "127.0.0.1:0")
+}
+
+/// Serves `state` over HTTPS at `addr` (a stopped server's old port).
+pub fn start_https_at(rt: &tokio::runtime::Runtime, state: Arc<State>, addr: &str) -> Running {
+    let listener = TcpListener::bind(addr).expect("bind");
     let url = format!("https://{}", listener.local_addr().expect("addr"));
     let (tx, rx) = oneshot::channel::<()>();
     let task = rt.spawn(server::run(listener, state, async move {
@@ -356,6 +361,7 @@ pub fn start_fake(rt: &tokio::runtime::Runtime, share: SecretShare, lie: Lie) ->
                     Json(EvaluateResponse {
                         evaluated: evaluated.iter().map(b64_element).collect(),
                         proof: b64(&proof_bytes),
+                        epoch: 0,
                     })
                 }
             },

@@ -138,13 +138,22 @@ impl Config {
             .ok_or_else(|| err("group_key", NOT_AN_ELEMENT.into()))?;
         let id = parse_hex32(raw.id.get_ref().trim())
             .ok_or_else(|| err("id", "expected 64 hex digits (the keyset id)".into()))?;
-        let public =
-            PublicKeyset::new(*raw.threshold.get_ref(), group_key, shares).map_err(|e| {
-                self.invalid(
-                    prefix,
-                    format!("the servers' public shares do not match group_key and threshold: {e}"),
-                )
-            })?;
+        let inconsistent = |e: crate::threshold::Error| {
+            self.invalid(
+                prefix,
+                format!("the servers' public shares do not match group_key and threshold: {e}"),
+            )
+        };
+        let threshold = *raw.threshold.get_ref();
+        let epoch = raw.epoch.as_ref().map_or(0, |e| *e.get_ref());
+        if epoch > 0 {
+            // A later epoch keeps epoch 0's id (docs/FORMAT.md section
+            // 8.1), which its public shares no longer hash to: only their
+            // consistency with `K` can be checked.
+            return PublicKeyset::at_epoch(id, epoch, threshold, group_key, shares)
+                .map_err(inconsistent);
+        }
+        let public = PublicKeyset::new(threshold, group_key, shares).map_err(inconsistent)?;
         if public.id() != &id {
             return Err(err(
                 "id",
@@ -192,11 +201,23 @@ fn absorb_server(
             )
         })?),
     };
+    let identity = match &raw.identity {
+        None => None,
+        Some(text) => Some(
+            crate::identity::IdentityPublic::parse(text.get_ref()).map_err(|_| {
+                (
+                    "identity",
+                    "expected a server identity (base64url of 64 bytes)".into(),
+                )
+            })?,
+        ),
+    };
     let token = take_token_source(raw)?;
     let entry = ServerEntry {
         participant,
         url,
         fingerprint,
+        identity,
         token,
     };
     Ok((entry, share))

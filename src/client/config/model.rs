@@ -35,6 +35,10 @@ pub struct ServerEntry {
     pub url: String,
     /// Pinned certificate fingerprint (SHA-256 of the DER certificate).
     pub fingerprint: Option<[u8; 32]>,
+    /// Pinned long-term server identity (docs/FORMAT.md section 8.2), as
+    /// the key lifecycle commands learned it over the pinned TLS
+    /// connection; `None` until one of them first ran.
+    pub identity: Option<crate::identity::IdentityPublic>,
     /// Where its bearer token comes from.
     pub token: TokenSource,
 }

@@ -47,6 +47,8 @@ pub(super) struct FileNetwork {
 #[serde(deny_unknown_fields)]
 pub(super) struct FileKeyset {
     pub(super) id: Spanned<String>,
+    #[serde(default)]
+    pub(super) epoch: Option<Spanned<u32>>,
     pub(super) threshold: Spanned<u16>,
     pub(super) group_key: Spanned<String>,
     #[serde(default)]
@@ -62,6 +64,8 @@ pub(super) struct FileServer {
     pub(super) public_share: Spanned<String>,
     #[serde(default)]
     pub(super) fingerprint: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) identity: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) token: Option<Spanned<String>>,
     #[serde(default)]
@@ -104,10 +108,14 @@ impl FileConfig {
             spans.push((prefix.clone(), name.span()));
             spans.push((format!("{prefix}.id"), keyset.id.span()));
             spans.push((format!("{prefix}.threshold"), keyset.threshold.span()));
+            if let Some(epoch) = &keyset.epoch {
+                spans.push((format!("{prefix}.epoch"), epoch.span()));
+            }
             spans.push((format!("{prefix}.group_key"), keyset.group_key.span()));
             for (i, server) in keyset.servers.iter().enumerate() {
                 let optional = [
                     ("fingerprint", &server.fingerprint),
+                    ("identity", &server.identity),
                     ("token", &server.token),
                     ("token_file", &server.token_file),
                     ("token_env", &server.token_env),
@@ -160,6 +168,8 @@ struct WrittenNetwork {
 #[derive(Serialize)]
 struct WrittenKeyset<'a> {
     id: String,
+    #[serde(skip_serializing_if = "is_zero")]
+    epoch: u32,
     threshold: u16,
     group_key: String,
     servers: Vec<WrittenServer<'a>>,
@@ -173,11 +183,17 @@ struct WrittenServer<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     fingerprint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     token_file: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     token_env: Option<&'a str>,
+}
+
+fn is_zero(epoch: &u32) -> bool {
+    *epoch == 0
 }
 
 impl<'a> WrittenConfig<'a> {
@@ -214,6 +230,7 @@ impl<'a> WrittenKeyset<'a> {
                         .map(b64_element)
                         .unwrap_or_default(),
                     fingerprint: s.fingerprint.as_ref().map(format_fingerprint),
+                    identity: s.identity.as_ref().map(|i| i.to_text()),
                     token: None,
                     token_file: None,
                     token_env: None,
@@ -239,6 +256,7 @@ impl<'a> WrittenKeyset<'a> {
             .collect::<Result<_, ConfigError>>()?;
         Ok(Self {
             id: hex(public.id()),
+            epoch: public.epoch(),
             threshold: public.threshold(),
             group_key: b64_element(public.group_key()),
             servers,

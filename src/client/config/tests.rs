@@ -643,18 +643,21 @@ fn entry(ks: &PublicKeyset, port: u16) -> KeysetEntry {
             participant: 3,
             url: format!("https://127.0.0.1:{}", port + 2),
             fingerprint: None,
+            identity: None,
             token: TokenSource::File(PathBuf::from("tokens/n3")),
         },
         ServerEntry {
             participant: 1,
             url: format!("https://127.0.0.1:{port}"),
             fingerprint: Some([0x11; 32]),
+            identity: None,
             token: TokenSource::Inline(Token::new("slk_one".into())),
         },
         ServerEntry {
             participant: 2,
             url: format!("https://127.0.0.1:{}", port + 1),
             fingerprint: None,
+            identity: None,
             token: TokenSource::Env("SHARDLOCK_TOKEN_NODE2".into()),
         },
     ];
@@ -729,6 +732,7 @@ fn entry_must_cover_the_keyset_participants() {
         participant,
         url: url.into(),
         fingerprint: None,
+        identity: None,
         token: TokenSource::None,
     };
     let err = |servers| {

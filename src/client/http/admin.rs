@@ -6,6 +6,8 @@ use std::fmt;
 use super::transport::{to_json, Connection, Method};
 use super::url::{path_client_name, path_keyset_id};
 use super::{HttpError, HttpOptions};
+use crate::identity::IdentityPublic;
+use crate::lifecycle::wire::IdentityResponse;
 use crate::protocol::{
     ClientInfo, ClientList, CreateClientRequest, CreateClientResponse, Health, InstallShareRequest,
     KeyInfo, Token, UnsealRequest, UnsealResponse,
@@ -120,6 +122,34 @@ impl AdminClient {
             self.connection
                 .json(Method::Get, "/v1/admin/clients", Some(&self.token), None)?;
         Ok(list.clients)
+    }
+
+    /// `GET /v1/identity` (no credential needed): the server's long-term
+    /// identity, read over the pinned TLS connection.
+    pub fn identity(&self) -> Result<IdentityPublic, HttpError> {
+        let answer: IdentityResponse =
+            self.connection
+                .json(Method::Get, "/v1/identity", None, None)?;
+        IdentityPublic::parse(&answer.identity).map_err(|_| HttpError::Malformed {
+            url: self.connection.base.clone(),
+            reason: "its identity is not valid".into(),
+        })
+    }
+
+    /// `POST /v1/admin/lifecycle/{step}`: one step of a lifecycle round
+    /// (`deal`, `receive`, `commit`, `abort`).
+    pub fn lifecycle<Q: serde::Serialize, A: serde::de::DeserializeOwned>(
+        &self,
+        step: &str,
+        request: &Q,
+    ) -> Result<A, HttpError> {
+        let body = to_json(request)?;
+        self.connection.json(
+            Method::Post,
+            &format!("/v1/admin/lifecycle/{step}"),
+            Some(&self.token),
+            Some(&body),
+        )
     }
 
     /// `POST /v1/admin/unseal`: hands the server its unseal secret.

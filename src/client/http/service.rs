@@ -185,6 +185,7 @@ impl HttpKeyService {
     fn requests(&self, keyset: &PublicKeyset, blinded: &[RistrettoPoint]) -> Option<Requests<'_>> {
         let request = EvaluateRequest {
             blinded: blinded.iter().map(b64_element).collect(),
+            epoch: Some(keyset.epoch()),
         };
         let body = serde_json::to_vec(&request).ok()?;
         Some(Requests {

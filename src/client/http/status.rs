@@ -27,6 +27,9 @@ pub struct ServerStatus {
     /// share; `Some(false)`: it reports something else; `None`: not checked
     /// (unreachable, no client token, or refused; see `problem`).
     pub share_ok: Option<bool>,
+    /// The epoch of the share the server holds (docs/FORMAT.md section
+    /// 8.1), when it answered the key check.
+    pub epoch: Option<u32>,
     /// Round-trip time of the health request (connection included), ms.
     pub latency_ms: Option<u64>,
     /// Server version, from the health answer.
@@ -59,6 +62,7 @@ pub fn check_status(
                     reachable: false,
                     pin_ok: None,
                     share_ok: None,
+                    epoch: None,
                     latency_ms: None,
                     version: None,
                     problem: Some("the status check failed".into()),
@@ -79,6 +83,7 @@ fn status_of(
         reachable: false,
         pin_ok: None,
         share_ok: None,
+        epoch: None,
         latency_ms: None,
         version: None,
         problem: None,
@@ -130,7 +135,27 @@ fn status_of(
     };
     let id = hex(keyset.id());
     match connection.json::<KeyInfo>(Method::Get, &format!("/v1/keys/{id}"), Some(token), None) {
+        Ok(info) if info.epoch != keyset.epoch() => {
+            status.epoch = Some(info.epoch);
+            status.share_ok = Some(false);
+            status.problem = Some(if info.epoch < keyset.epoch() {
+                format!(
+                    "{} holds epoch {} of the keyset and the config has epoch {}: it missed a                      lifecycle round (`shardlock keyset ... --resume` finishes one; a server                      restored from an old backup needs `keyset repair`)",
+                    connection.base,
+                    info.epoch,
+                    keyset.epoch()
+                )
+            } else {
+                format!(
+                    "{} holds epoch {} of the keyset and the config has epoch {}: another machine                      ran a lifecycle round, or this one was interrupted (`--resume`); copy the                      keyset's updated entry into this config",
+                    connection.base,
+                    info.epoch,
+                    keyset.epoch()
+                )
+            });
+        }
         Ok(info) => {
+            status.epoch = Some(info.epoch);
             let expected_share = keyset.public_share(endpoint.participant);
             let matches = info.keyset_id.eq_ignore_ascii_case(&id)
                 && info.participant == endpoint.participant

@@ -57,13 +57,22 @@ pub(crate) fn validate_install(
                 .ok_or(InstallError::Encoding("public_share"))
         })
         .collect::<Result<_, _>>()?;
-    let keyset = PublicKeyset::new(request.threshold, group_key, public)
-        .map_err(|_| InstallError::Inconsistent)?;
-    let id_hex = hex(keyset.id());
     let path_id = parse_hex32(path_id).ok_or(InstallError::IdMismatch)?;
-    if &path_id != keyset.id() {
-        return Err(InstallError::IdMismatch);
-    }
+    // At epoch 0 the id is the hash of the public parts; later epochs keep
+    // epoch 0's id (docs/FORMAT.md section 8.1), so there is nothing to
+    // recompute and only the consistency with `K` is checked.
+    let keyset = if request.epoch == 0 {
+        let keyset = PublicKeyset::new(request.threshold, group_key, public)
+            .map_err(|_| InstallError::Inconsistent)?;
+        if &path_id != keyset.id() {
+            return Err(InstallError::IdMismatch);
+        }
+        keyset
+    } else {
+        PublicKeyset::at_epoch(path_id, request.epoch, request.threshold, group_key, public)
+            .map_err(|_| InstallError::Inconsistent)?
+    };
+    let id_hex = hex(keyset.id());
     let expected = *keyset
         .public_share(request.participant)
         .ok_or(InstallError::UnknownParticipant(request.participant))?;

@@ -39,6 +39,7 @@ mod admin;
 mod backup;
 mod install;
 mod key_records;
+mod lifecycle;
 mod postgres_store;
 mod records;
 mod sqlite_store;
@@ -56,6 +57,7 @@ pub use admin::{ClientChangeError, ClientError, InstallOutcome};
 pub use backup::{backup, BackupReport};
 pub(crate) use install::validate_install;
 pub use install::InstallError;
+pub use lifecycle::LifecycleFailure;
 use postgres_store::PostgresStore;
 pub(crate) use records::{normalize_keyset_id, valid_client_name};
 pub use records::{ClientRecord, InstalledKey, Principal};
@@ -286,14 +288,22 @@ impl State {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The installed key of a keyset. Keys are immutable once installed,
-    /// so the in-memory copy never goes stale; a miss asks the store, which
-    /// is how a replica learns of a key installed through another one (on
-    /// its next request). A storage failure is a miss, reported on stderr;
-    /// a sealed server has no keys.
+    /// The installed key of a keyset. A miss asks the store, which is how
+    /// a replica learns of a key installed through another one (on its
+    /// next request). A storage failure is a miss, reported on stderr; a
+    /// sealed server has no keys.
     pub fn key(&self, keyset_id_hex: &str) -> Option<Arc<InstalledKey>> {
+        self.key_at(keyset_id_hex, None)
+    }
+
+    /// [`State::key`], asking the store again when the key in memory is
+    /// older than `epoch`: a key changes only at an epoch switch
+    /// (docs/FORMAT.md section 8), which another replica may have made.
+    pub fn key_at(&self, keyset_id_hex: &str, epoch: Option<u32>) -> Option<Arc<InstalledKey>> {
         if let Some(key) = self.read().keys.get(keyset_id_hex) {
-            return Some(Arc::clone(key));
+            if epoch.is_none_or(|e| e <= key.keyset().epoch()) {
+                return Some(Arc::clone(key));
+            }
         }
         let seal = self.seal_key()?;
         let found = self.store.key_row(keyset_id_hex).and_then(|row| {

@@ -27,7 +27,7 @@ use postgres::error::SqlState;
 use postgres::{Client, Config, NoTls};
 use zeroize::Zeroizing;
 
-use super::store::{InsertClient, KeyRow, Store};
+use super::store::{IdentityRow, InsertClient, KeyRow, LifecycleChange, LifecycleRow, Store};
 use super::ClientRecord;
 use crate::server::ServerError;
 
@@ -61,6 +61,23 @@ const MIGRATIONS: &[&str] = &[
          key_id TEXT NOT NULL,
          record TEXT NOT NULL
      );",
+    // 3: the server identity and the key lifecycle rounds, as in the
+    // SQLite schema.
+    "CREATE TABLE identity (
+         id     INTEGER PRIMARY KEY CHECK (id = 1),
+         public TEXT NOT NULL,
+         record TEXT NOT NULL
+     );
+     CREATE TABLE lifecycle (
+         session    TEXT PRIMARY KEY,
+         keyset_id  TEXT NOT NULL,
+         state      TEXT NOT NULL,
+         to_epoch   BIGINT NOT NULL,
+         transcript TEXT NOT NULL,
+         record     TEXT,
+         updated    TEXT NOT NULL
+     );
+     CREATE INDEX lifecycle_state ON lifecycle (state);",
 ];
 
 type Job = Box<dyn FnOnce(&mut Worker) + Send>;
@@ -246,6 +263,56 @@ fn migrate(client: &mut Client) -> Result<Result<(), ServerError>, postgres::Err
     Ok(Ok(()))
 }
 
+/// A [`LifecycleChange`] that can move to a connection thread.
+enum OwnedChange {
+    Insert { row: LifecycleRow, leave: bool },
+    Commit { session: String, key: KeyRow },
+    Abort { session: String },
+}
+
+impl OwnedChange {
+    fn of(change: &LifecycleChange<'_>) -> Self {
+        match change {
+            LifecycleChange::Stage(row) => OwnedChange::Insert {
+                row: (*row).clone(),
+                leave: false,
+            },
+            LifecycleChange::Leave(row) => OwnedChange::Insert {
+                row: (*row).clone(),
+                leave: true,
+            },
+            LifecycleChange::Commit { session, key } => OwnedChange::Commit {
+                session: session.to_string(),
+                key: (*key).clone(),
+            },
+            LifecycleChange::Abort { session } => OwnedChange::Abort {
+                session: session.to_string(),
+            },
+        }
+    }
+}
+
+/// Whether the seal key is still `seal_key_id`, the seal row locked for
+/// the rest of the transaction (a concurrent seal change waits).
+fn seal_is(tx: &mut postgres::Transaction<'_>, seal_key_id: &str) -> Result<bool, postgres::Error> {
+    let current = tx.query_opt("SELECT key_id FROM seal WHERE id = 1 FOR SHARE", &[])?;
+    let current: Option<String> = current.map(|row| row.try_get(0)).transpose()?;
+    Ok(current.as_deref() == Some(seal_key_id))
+}
+
+fn lifecycle_from_sql(row: &postgres::Row) -> Result<LifecycleRow, postgres::Error> {
+    let to_epoch: i64 = row.try_get(3)?;
+    Ok(LifecycleRow {
+        session: row.try_get(0)?,
+        keyset_id: row.try_get(1)?,
+        state: row.try_get(2)?,
+        // Written from a u32 by this code only.
+        to_epoch: u32::try_from(to_epoch).unwrap_or(u32::MAX),
+        transcript: row.try_get(4)?,
+        record: row.try_get::<_, Option<String>>(5)?.map(Zeroizing::new),
+    })
+}
+
 const CLIENT_COLUMNS: &str = "name, token_sha256, keysets, revoked, created";
 
 /// A client row, or why it is unusable.
@@ -411,7 +478,9 @@ impl Store for PostgresStore {
         key_id: &str,
         record: &str,
         rows: &[KeyRow],
+        identity: Option<&str>,
     ) -> Result<bool, ServerError> {
+        let identity = identity.map(|i| Zeroizing::new(i.to_string()));
         let expected = expected.map(str::to_string);
         let key_id = key_id.to_string();
         let record = record.to_string();
@@ -437,8 +506,131 @@ impl Store for PostgresStore {
                     &[&row.id, &row.record.as_str()],
                 )?;
             }
+            if let Some(identity) = &identity {
+                tx.execute(
+                    "UPDATE identity SET record = $1 WHERE id = 1",
+                    &[&identity.as_str()],
+                )?;
+            }
             tx.commit()?;
             Ok(true)
+        })
+    }
+
+    fn identity(&self) -> Result<Option<IdentityRow>, ServerError> {
+        self.call("read the identity", |client| {
+            let row = client.query_opt("SELECT public, record FROM identity WHERE id = 1", &[])?;
+            row.map(|row| {
+                Ok(IdentityRow {
+                    public: row.try_get(0)?,
+                    record: Zeroizing::new(row.try_get(1)?),
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn insert_identity(&self, row: &IdentityRow, seal_key_id: &str) -> Result<bool, ServerError> {
+        let row = row.clone();
+        let seal_key_id = seal_key_id.to_string();
+        self.call("store the identity", move |client| {
+            let mut tx = client.transaction()?;
+            if !seal_is(&mut tx, &seal_key_id)? {
+                return Ok(false);
+            }
+            let inserted = tx.execute(
+                "INSERT INTO identity (id, public, record) VALUES (1, $1, $2)
+                 ON CONFLICT (id) DO NOTHING",
+                &[&row.public, &row.record.as_str()],
+            )?;
+            tx.commit()?;
+            Ok(inserted == 1)
+        })
+    }
+
+    fn lifecycle_row(&self, session: &str) -> Result<Option<LifecycleRow>, ServerError> {
+        let session = session.to_string();
+        self.call("read a lifecycle round", move |client| {
+            let row = client.query_opt(
+                "SELECT session, keyset_id, state, to_epoch, transcript, record
+                 FROM lifecycle WHERE session = $1",
+                &[&session],
+            )?;
+            row.as_ref().map(lifecycle_from_sql).transpose()
+        })
+    }
+
+    fn staged_rows(&self) -> Result<Vec<LifecycleRow>, ServerError> {
+        self.call("read staged rounds", |client| {
+            let rows = client.query(
+                "SELECT session, keyset_id, state, to_epoch, transcript, record
+                 FROM lifecycle WHERE state = 'staged' ORDER BY updated",
+                &[],
+            )?;
+            rows.iter().map(lifecycle_from_sql).collect()
+        })
+    }
+
+    fn apply_lifecycle(
+        &self,
+        change: &LifecycleChange<'_>,
+        seal_key_id: &str,
+    ) -> Result<bool, ServerError> {
+        let change = OwnedChange::of(change);
+        let seal_key_id = seal_key_id.to_string();
+        let now = crate::server::audit::now_rfc3339();
+        self.call("change a lifecycle round", move |client| {
+            let mut tx = client.transaction()?;
+            if !seal_is(&mut tx, &seal_key_id)? {
+                return Ok(false);
+            }
+            let applied = match &change {
+                OwnedChange::Insert { row, leave } => {
+                    let inserted = tx.execute(
+                        "INSERT INTO lifecycle
+                         (session, keyset_id, state, to_epoch, transcript, record, updated)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (session) DO NOTHING",
+                        &[
+                            &row.session,
+                            &row.keyset_id,
+                            &row.state,
+                            &i64::from(row.to_epoch),
+                            &row.transcript,
+                            &row.record.as_ref().map(|r| r.as_str()),
+                            &now,
+                        ],
+                    )?;
+                    if inserted == 1 && *leave {
+                        tx.execute("DELETE FROM keys WHERE id = $1", &[&row.keyset_id])?;
+                    }
+                    inserted == 1
+                }
+                OwnedChange::Commit { session, key } => {
+                    let updated = tx.execute(
+                        "UPDATE lifecycle SET state = 'committed', record = NULL, updated = $2
+                         WHERE session = $1 AND state = 'staged'",
+                        &[session, &now],
+                    )?;
+                    if updated == 1 {
+                        tx.execute(
+                            "INSERT INTO keys (id, install, installed) VALUES ($1, $2, $3)
+                             ON CONFLICT (id) DO UPDATE SET install = excluded.install,
+                                                            installed = excluded.installed",
+                            &[&key.id, &key.record.as_str(), &now],
+                        )?;
+                    }
+                    updated == 1
+                }
+                OwnedChange::Abort { session } => {
+                    tx.execute(
+                        "UPDATE lifecycle SET state = 'aborted', record = NULL, updated = $2
+                         WHERE session = $1 AND state = 'staged'",
+                        &[session, &now],
+                    )? == 1
+                }
+            };
+            tx.commit()?;
+            Ok(applied)
         })
     }
 

@@ -74,6 +74,7 @@ impl InstalledKey {
             public_share: b64_element(&self.share.public_share()),
             threshold: self.keyset.threshold(),
             group_key: b64_element(self.keyset.group_key()),
+            epoch: self.keyset.epoch(),
         }
     }
 }

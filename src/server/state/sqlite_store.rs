@@ -21,7 +21,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use zeroize::Zeroizing;
 
-use super::store::{InsertClient, KeyRow, Store};
+use super::store::{IdentityRow, InsertClient, KeyRow, LifecycleChange, LifecycleRow, Store};
 use super::ClientRecord;
 use crate::server::ServerError;
 
@@ -52,6 +52,23 @@ const MIGRATIONS: &[&str] = &[
          key_id TEXT NOT NULL,                  -- 16 hex digits, not secret
          record TEXT NOT NULL                   -- JSON, FORMAT.md section 7
      ) STRICT;",
+    // 3: the server identity and the key lifecycle rounds (FORMAT.md
+    // section 8).
+    "CREATE TABLE identity (
+         id     INTEGER PRIMARY KEY CHECK (id = 1),
+         public TEXT NOT NULL,                  -- base64url, 64 bytes
+         record TEXT NOT NULL                   -- sealed secret half
+     ) STRICT;
+     CREATE TABLE lifecycle (
+         session    TEXT PRIMARY KEY NOT NULL,  -- 32 hex digits
+         keyset_id  TEXT NOT NULL,
+         state      TEXT NOT NULL,              -- staged|committed|left|aborted
+         to_epoch   INTEGER NOT NULL,
+         transcript TEXT NOT NULL,
+         record     TEXT,                       -- sealed staged key
+         updated    TEXT NOT NULL
+     ) STRICT;
+     CREATE INDEX lifecycle_state ON lifecycle (state);",
 ];
 
 /// The SQLite store of one state directory.
@@ -181,6 +198,7 @@ impl Store for SqliteStore {
         key_id: &str,
         record: &str,
         rows: &[KeyRow],
+        identity: Option<&str>,
     ) -> Result<bool, ServerError> {
         let mut conn = lock(&self.writer);
         let tx = conn
@@ -206,9 +224,148 @@ impl Store for SqliteStore {
             )
             .map_err(db(&self.path, "seal a key"))?;
         }
+        if let Some(identity) = identity {
+            tx.execute("UPDATE identity SET record = ?1 WHERE id = 1", [identity])
+                .map_err(db(&self.path, "seal the identity"))?;
+        }
         tx.commit()
             .map_err(db(&self.path, "commit a seal change"))?;
         Ok(true)
+    }
+
+    fn identity(&self) -> Result<Option<IdentityRow>, ServerError> {
+        let conn = lock(&self.reader);
+        conn.query_row(
+            "SELECT public, record FROM identity WHERE id = 1",
+            [],
+            |row| {
+                Ok(IdentityRow {
+                    public: row.get(0)?,
+                    record: Zeroizing::new(row.get(1)?),
+                })
+            },
+        )
+        .optional()
+        .map_err(db(&self.path, "read the identity"))
+    }
+
+    fn insert_identity(&self, row: &IdentityRow, seal_key_id: &str) -> Result<bool, ServerError> {
+        let conn = lock(&self.writer);
+        let inserted = conn
+            .execute(
+                "INSERT INTO identity (id, public, record)
+                 SELECT 1, ?1, ?2 WHERE EXISTS (SELECT 1 FROM seal WHERE key_id = ?3)
+                 ON CONFLICT (id) DO NOTHING",
+                params![row.public, row.record.as_str(), seal_key_id],
+            )
+            .map_err(db(&self.path, "store the identity"))?;
+        Ok(inserted == 1)
+    }
+
+    fn lifecycle_row(&self, session: &str) -> Result<Option<LifecycleRow>, ServerError> {
+        let conn = lock(&self.reader);
+        conn.query_row(
+            "SELECT session, keyset_id, state, to_epoch, transcript, record
+             FROM lifecycle WHERE session = ?1",
+            [session],
+            lifecycle_from_sql,
+        )
+        .optional()
+        .map_err(db(&self.path, "read a lifecycle round"))
+    }
+
+    fn staged_rows(&self) -> Result<Vec<LifecycleRow>, ServerError> {
+        let conn = lock(&self.reader);
+        let mut statement = conn
+            .prepare(
+                "SELECT session, keyset_id, state, to_epoch, transcript, record
+                 FROM lifecycle WHERE state = 'staged' ORDER BY updated",
+            )
+            .map_err(db(&self.path, "read staged rounds"))?;
+        let rows = statement
+            .query_map([], lifecycle_from_sql)
+            .map_err(db(&self.path, "read staged rounds"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(db(&self.path, "read staged rounds"))
+    }
+
+    fn apply_lifecycle(
+        &self,
+        change: &LifecycleChange<'_>,
+        seal_key_id: &str,
+    ) -> Result<bool, ServerError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db(&self.path, "begin a lifecycle change"))?;
+        let sealed: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM seal WHERE key_id = ?1)",
+                [seal_key_id],
+                |row| row.get(0),
+            )
+            .map_err(db(&self.path, "read the seal"))?;
+        if !sealed {
+            return Ok(false);
+        }
+        let now = crate::server::audit::now_rfc3339();
+        let failed = db(&self.path, "change a lifecycle round");
+        let applied = match change {
+            LifecycleChange::Stage(row) | LifecycleChange::Leave(row) => {
+                let inserted = tx
+                    .execute(
+                        "INSERT INTO lifecycle
+                         (session, keyset_id, state, to_epoch, transcript, record, updated)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (session) DO NOTHING",
+                        params![
+                            row.session,
+                            row.keyset_id,
+                            row.state,
+                            row.to_epoch,
+                            row.transcript,
+                            row.record.as_ref().map(|r| r.as_str()),
+                            now
+                        ],
+                    )
+                    .map_err(&failed)?;
+                if inserted == 1 && matches!(change, LifecycleChange::Leave(_)) {
+                    tx.execute("DELETE FROM keys WHERE id = ?1", [&row.keyset_id])
+                        .map_err(&failed)?;
+                }
+                inserted == 1
+            }
+            LifecycleChange::Commit { session, key } => {
+                let updated = tx
+                    .execute(
+                        "UPDATE lifecycle SET state = 'committed', record = NULL, updated = ?2
+                         WHERE session = ?1 AND state = 'staged'",
+                        params![session, now],
+                    )
+                    .map_err(&failed)?;
+                if updated == 1 {
+                    tx.execute(
+                        "INSERT INTO keys (id, install, installed) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (id) DO UPDATE SET install = excluded.install,
+                                                        installed = excluded.installed",
+                        params![key.id, key.record.as_str(), now],
+                    )
+                    .map_err(&failed)?;
+                }
+                updated == 1
+            }
+            LifecycleChange::Abort { session } => {
+                tx.execute(
+                    "UPDATE lifecycle SET state = 'aborted', record = NULL, updated = ?2
+                     WHERE session = ?1 AND state = 'staged'",
+                    params![session, now],
+                )
+                .map_err(&failed)?
+                    == 1
+            }
+        };
+        tx.commit()
+            .map_err(db(&self.path, "commit a lifecycle change"))?;
+        Ok(applied)
     }
 
     fn client_by_token(
@@ -290,6 +447,17 @@ impl Store for SqliteStore {
             }
         }
     }
+}
+
+fn lifecycle_from_sql(row: &rusqlite::Row<'_>) -> rusqlite::Result<LifecycleRow> {
+    Ok(LifecycleRow {
+        session: row.get(0)?,
+        keyset_id: row.get(1)?,
+        state: row.get(2)?,
+        to_epoch: row.get(3)?,
+        transcript: row.get(4)?,
+        record: row.get::<_, Option<String>>(5)?.map(Zeroizing::new),
+    })
 }
 
 fn connect(path: &Path) -> Result<Connection, ServerError> {
@@ -385,10 +553,10 @@ fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     connection.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-pub(super) fn db(path: &Path, what: &str) -> impl FnOnce(rusqlite::Error) -> ServerError {
+pub(super) fn db(path: &Path, what: &str) -> impl Fn(rusqlite::Error) -> ServerError {
     let context = format!("{}: cannot {what}", path.display());
     move |e| ServerError::Database {
-        context,
+        context: context.clone(),
         source: Box::new(e),
     }
 }

@@ -26,6 +26,56 @@ pub(crate) struct KeyRow {
     pub(crate) record: Zeroizing<String>,
 }
 
+/// The server's identity (docs/FORMAT.md section 8.2): the public half in
+/// clear, the secret half sealed under the seal key.
+#[derive(Debug, Clone)]
+pub(crate) struct IdentityRow {
+    /// base64url of the 64-byte public identity.
+    pub(crate) public: String,
+    /// The sealed `shardlock-identity-v1:` text.
+    pub(crate) record: Zeroizing<String>,
+}
+
+/// One lifecycle round as this server saw it (docs/FORMAT.md section 8.5).
+#[derive(Debug, Clone)]
+pub(crate) struct LifecycleRow {
+    /// Session id, 32 hex digits.
+    pub(crate) session: String,
+    /// Keyset id, lower-case hex.
+    pub(crate) keyset_id: String,
+    /// `staged`, `committed`, `left` or `aborted`.
+    pub(crate) state: String,
+    /// The epoch the round produces.
+    pub(crate) to_epoch: u32,
+    /// Hex transcript hash this server confirmed (empty for `left`).
+    pub(crate) transcript: String,
+    /// The staged key, sealed like a key row, while `staged`.
+    pub(crate) record: Option<Zeroizing<String>>,
+}
+
+/// A change to the lifecycle state, each one transaction that also checks
+/// the seal key is still `seal_key_id` (as [`Store::insert_key`] does).
+#[derive(Debug)]
+pub(crate) enum LifecycleChange<'a> {
+    /// Records a staged round; nothing happens if the session exists.
+    Stage(&'a LifecycleRow),
+    /// Marks a staged round committed and puts its key in place (replacing
+    /// the keyset's previous epoch, if any).
+    Commit {
+        /// The staged session.
+        session: &'a str,
+        /// The new key row.
+        key: &'a KeyRow,
+    },
+    /// Records that this server left the keyset and deletes its key.
+    Leave(&'a LifecycleRow),
+    /// Marks a staged round aborted and drops its staged key.
+    Abort {
+        /// The staged session.
+        session: &'a str,
+    },
+}
+
 /// Why a client could not be inserted.
 #[derive(Debug)]
 pub(crate) enum InsertClient {
@@ -64,7 +114,7 @@ pub(crate) trait Store: Send + Sync + std::fmt::Debug {
     fn seal(&self) -> Result<Option<String>, ServerError>;
 
     /// Replaces the seal record, in one transaction with rewriting the
-    /// given key rows, provided the current seal key id is still
+    /// given key rows and identity record, provided the current seal key id is still
     /// `expected` (`None`: there is no seal record yet). `Ok(false)`: it
     /// is not, and nothing changed.
     fn write_seal(
@@ -73,6 +123,29 @@ pub(crate) trait Store: Send + Sync + std::fmt::Debug {
         key_id: &str,
         record: &str,
         rows: &[KeyRow],
+        identity: Option<&str>,
+    ) -> Result<bool, ServerError>;
+
+    /// The server identity, if one was made yet.
+    fn identity(&self) -> Result<Option<IdentityRow>, ServerError>;
+
+    /// Stores the identity unless one exists, under seal key
+    /// `seal_key_id`. `Ok(false)`: the seal key changed, or another
+    /// replica stored its identity first (read it back).
+    fn insert_identity(&self, row: &IdentityRow, seal_key_id: &str) -> Result<bool, ServerError>;
+
+    /// The lifecycle round `session`, if this server took part in it.
+    fn lifecycle_row(&self, session: &str) -> Result<Option<LifecycleRow>, ServerError>;
+
+    /// Every round still staged.
+    fn staged_rows(&self) -> Result<Vec<LifecycleRow>, ServerError>;
+
+    /// Applies `change`. `Ok(false)`: the seal key changed, or the round
+    /// is not in the state the change needs; nothing happened.
+    fn apply_lifecycle(
+        &self,
+        change: &LifecycleChange<'_>,
+        seal_key_id: &str,
     ) -> Result<bool, ServerError>;
 
     /// The client whose token hashes to `token_sha256`, if any.

@@ -75,9 +75,11 @@ fn keys_and_seal_roundtrip(store: &dyn Store, reopen: &dyn Fn() -> Box<dyn Store
     let a = "ab".repeat(32);
     // No seal yet: nothing can be stored.
     assert!(!store.insert_key(&row(&a, "sealed-a"), "k1").unwrap());
-    assert!(store.write_seal(None, "k1", "{\"seal\":1}", &[]).unwrap());
+    assert!(store
+        .write_seal(None, "k1", "{\"seal\":1}", &[], None)
+        .unwrap());
     // A second first seal (another replica) loses.
-    assert!(!store.write_seal(None, "k9", "{}", &[]).unwrap());
+    assert!(!store.write_seal(None, "k9", "{}", &[], None).unwrap());
     assert!(!store.insert_key(&row(&a, "sealed-a"), "k0").unwrap());
     assert!(store.insert_key(&row(&a, "sealed-a"), "k1").unwrap());
     assert!(store.insert_key(&row(&a, "other"), "k1").is_err());
@@ -94,10 +96,16 @@ fn keys_and_seal_roundtrip(store: &dyn Store, reopen: &dyn Fn() -> Box<dyn Store
     assert!(other.key_row(&"00".repeat(32)).unwrap().is_none());
     // A stale expectation changes nothing; the right one rewrites rows.
     assert!(!other
-        .write_seal(Some("k0"), "k2", "{}", &[row(&a, "x")])
+        .write_seal(Some("k0"), "k2", "{}", &[row(&a, "x")], None)
         .unwrap());
     assert!(other
-        .write_seal(Some("k1"), "k2", "{\"seal\":2}", &[row(&a, "resealed-a")])
+        .write_seal(
+            Some("k1"),
+            "k2",
+            "{\"seal\":2}",
+            &[row(&a, "resealed-a")],
+            None
+        )
         .unwrap());
     assert_eq!(
         store.key_row(&a).unwrap().unwrap().record.as_str(),

@@ -77,6 +77,7 @@ pub(super) fn prepare(
         }
         .map_err(ServerError::Seal)?;
         let keys = open_all(store, &key)?;
+        super::lifecycle::ensure_identity_in(store, &key)?;
         return Ok((SealStatus::Open(Arc::new(key)), keys));
     }
     Err(ServerError::Seal(SealError::Changed))
@@ -107,7 +108,7 @@ fn first_seal(
         .iter()
         .map(|row| key_records::seal_plain_row(&key, row, &place))
         .collect::<Result<Vec<KeyRow>, _>>()?;
-    if !store.write_seal(None, key.id(), &record.to_text(), &rows)? {
+    if !store.write_seal(None, key.id(), &record.to_text(), &rows, None)? {
         return Ok(None);
     }
     if !plain.is_empty() && matches!(choice, SealChoice::Insecure) {
@@ -119,6 +120,7 @@ fn first_seal(
         );
     }
     let keys = open_all(store, &key)?;
+    super::lifecycle::ensure_identity_in(store, &key)?;
     Ok(Some((SealStatus::Open(Arc::new(key)), keys)))
 }
 
@@ -171,6 +173,8 @@ impl State {
             refused => UnsealError::Refused(refused),
         })?;
         let keys = open_all(self.store.as_ref(), &key).map_err(UnsealError::Failed)?;
+        super::lifecycle::ensure_identity_in(self.store.as_ref(), &key)
+            .map_err(UnsealError::Failed)?;
         let count = keys.len();
         for key in keys {
             self.publish_key(key);
@@ -201,6 +205,11 @@ impl State {
         let current = SealRecord::parse(&text).map_err(ServerError::Seal)?;
         let place = self.store.location();
         let (written, rotated, keys) = if current.kind() == SealKind::None {
+            // Staged shares are sealed too; rather than re-seal them mid-round,
+            // the round is finished or aborted first.
+            if !self.store.staged_rows()?.is_empty() {
+                return Err(ServerError::Seal(SealError::Staged));
+            }
             let fresh = SealKey::generate();
             let rows = self
                 .store
@@ -208,10 +217,15 @@ impl State {
                 .iter()
                 .map(|row| key_records::reseal_row(&key, &fresh, row, &place))
                 .collect::<Result<Vec<_>, _>>()?;
+            let identity = super::lifecycle::reseal_identity(self.store.as_ref(), &key, &fresh)?;
             let record = SealRecord::new(&fresh, new);
-            let written =
-                self.store
-                    .write_seal(Some(key.id()), fresh.id(), &record.to_text(), &rows)?;
+            let written = self.store.write_seal(
+                Some(key.id()),
+                fresh.id(),
+                &record.to_text(),
+                &rows,
+                identity.as_deref(),
+            )?;
             if written {
                 *self.seal.write().unwrap_or_else(PoisonError::into_inner) =
                     SealStatus::Open(Arc::new(fresh));
@@ -221,7 +235,7 @@ impl State {
             let record = SealRecord::new(&key, new);
             let written =
                 self.store
-                    .write_seal(Some(key.id()), key.id(), &record.to_text(), &[])?;
+                    .write_seal(Some(key.id()), key.id(), &record.to_text(), &[], None)?;
             (written, false, self.store.key_rows()?.len())
         };
         if !written {

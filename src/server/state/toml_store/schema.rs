@@ -239,6 +239,8 @@ impl KeyFile {
     /// would be, so a damaged file cannot hold a key the API would refuse.
     pub(super) fn validate(&self, id: &str) -> Result<InstalledKey, InstallError> {
         let mut request = InstallShareRequest {
+            // Version 1 predates epochs.
+            epoch: 0,
             participant: self.participant,
             threshold: self.threshold,
             group_key: self.group_key.clone(),

@@ -50,6 +50,7 @@ impl TomlStore {
             seal.key_id(),
             &seal.to_text(),
             &[],
+            None,
         )?;
         let audit_path = dir.join(AUDIT_FILE);
         durable::open_append_private(&audit_path).map_err(cannot_write(&audit_path))?;

@@ -1,0 +1,297 @@
+//! `shardlock keyset create|refresh|repair|reshare`: a key lifecycle round
+//! (or its `--resume`/`--abort`) from flags and admin credentials, run by
+//! [`shardlock::client::lifecycle`], and its outcome printed.
+
+use std::fs;
+use std::io::IsTerminal;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use super::args::{
+    KeysetCreateArgs, KeysetRefreshArgs, KeysetRepairArgs, KeysetReshareArgs, RoundArgs,
+};
+use super::keyset::{parse_server_arg, ADMIN_TOKEN_ENV};
+use super::progress::Terminal;
+use super::settings::{Settings, UsageError};
+use shardlock::client::lifecycle::{AdminTokens, Change, RoundReport, RoundRequest, ServerArg};
+use shardlock::encoding::hex;
+use shardlock::protocol::Token;
+
+/// `keyset create` by distributed key generation.
+pub fn create(settings: &Settings, args: &KeysetCreateArgs) -> Result<()> {
+    let change = || -> Result<Change> {
+        Ok(Change::Create {
+            threshold: args.threshold.unwrap_or_default(),
+            servers: server_args(&args.servers)?,
+            make_default: args.default,
+        })
+    };
+    round(
+        settings,
+        &args.name,
+        &args.round,
+        args.admin_token_file.as_deref(),
+        &args.servers,
+        args.client_name.clone(),
+        change,
+    )
+}
+
+/// `keyset refresh`.
+pub fn refresh(settings: &Settings, args: &KeysetRefreshArgs) -> Result<()> {
+    let urls = configured_urls(settings, &args.name)?;
+    round(
+        settings,
+        &args.name,
+        &args.round,
+        args.admin_token_file.as_deref(),
+        &urls,
+        None,
+        || Ok(Change::Refresh),
+    )
+}
+
+/// `keyset repair`.
+pub fn repair(settings: &Settings, args: &KeysetRepairArgs) -> Result<()> {
+    let mut urls = configured_urls(settings, &args.name)?;
+    urls.extend(args.server.clone());
+    let change = || -> Result<Change> {
+        let participant = args.participant.unwrap_or_default();
+        let server = server_args(args.server.as_slice())?
+            .pop()
+            .ok_or_else(|| UsageError::new("--server is required"))?;
+        Ok(Change::Repair {
+            participant,
+            server,
+        })
+    };
+    round(
+        settings,
+        &args.name,
+        &args.round,
+        args.admin_token_file.as_deref(),
+        &urls,
+        args.client_name.clone(),
+        change,
+    )
+}
+
+/// `keyset reshare`.
+pub fn reshare(settings: &Settings, args: &KeysetReshareArgs) -> Result<()> {
+    let mut urls = configured_urls(settings, &args.name)?;
+    urls.extend(args.servers.iter().cloned());
+    let change = || -> Result<Change> {
+        Ok(Change::Reshare {
+            threshold: args.threshold.unwrap_or_default(),
+            servers: server_args(&args.servers)?,
+        })
+    };
+    round(
+        settings,
+        &args.name,
+        &args.round,
+        args.admin_token_file.as_deref(),
+        &urls,
+        args.client_name.clone(),
+        change,
+    )
+}
+
+/// The URLs the config lists for keyset `name` (empty if it has none).
+fn configured_urls(settings: &Settings, name: &str) -> Result<Vec<String>> {
+    Ok(settings
+        .session
+        .config()
+        .ok()
+        .and_then(|c| c.entry(name))
+        .map(|e| e.servers().iter().map(|s| s.url.clone()).collect())
+        .unwrap_or_default())
+}
+
+fn server_args(args: &[String]) -> Result<Vec<ServerArg>> {
+    args.iter()
+        .map(|arg| {
+            let (url, fingerprint) = parse_server_arg(arg)?;
+            Ok(ServerArg { url, fingerprint })
+        })
+        .collect()
+}
+
+/// Starts, resumes or aborts a round, then reports it.
+fn round(
+    settings: &Settings,
+    name: &str,
+    round: &RoundArgs,
+    token_file: Option<&Path>,
+    urls: &[String],
+    client_name: Option<String>,
+    change: impl FnOnce() -> Result<Change>,
+) -> Result<()> {
+    let session = &settings.session;
+    let reporter = Terminal::plain(settings);
+    if round.resume || round.abort {
+        let urls = session.round_servers(name)?.ok_or_else(|| {
+            UsageError::new(format!("no round of keyset {name:?} is in progress"))
+        })?;
+        let tokens = admin_tokens(token_file, &urls)?;
+        if round.abort {
+            session.abort_round(name, &tokens, &reporter)?;
+            settings.note(format_args!(
+                "rolled back: no server changed; keyset {name} is as it was"
+            ));
+            return Ok(());
+        }
+        let report = session.resume_round(name, &tokens, &reporter)?;
+        return print_report(settings, name, &report);
+    }
+    // Bad parameters are reported before anyone is asked for a credential.
+    let change = change()?;
+    let bare: Vec<String> = urls
+        .iter()
+        .map(|u| parse_server_arg(u).map(|(url, _)| url))
+        .collect::<Result<_>>()?;
+    let tokens = admin_tokens(token_file, &bare)?;
+    let request = RoundRequest {
+        keyset: name.to_string(),
+        change,
+        client_name,
+    };
+    let report = session.start_round(&request, &tokens, &reporter)?;
+    print_report(settings, name, &report)
+}
+
+fn print_report(settings: &Settings, name: &str, report: &RoundReport) -> Result<()> {
+    for warning in &report.warnings {
+        super::settings::warn(format_args!("{warning}"));
+    }
+    settings.note(format_args!(
+        "keyset {name}: {} done, epoch {} ({}-of-{}, id {}), {} round trips; written to {}",
+        report.operation.name(),
+        report.epoch,
+        report.threshold,
+        report.servers,
+        hex(&report.keyset_id),
+        report.round_trips,
+        report.config_path.display()
+    ));
+    Ok(())
+}
+
+/// Admin credentials by URL: from a file of `URL TOKEN` lines (or the
+/// older forms: one token for all, or one per server in order), the
+/// environment (one for all), or a prompt per server on a terminal.
+pub(super) fn admin_tokens(file: Option<&Path>, urls: &[String]) -> Result<AdminTokens> {
+    let mut unique: Vec<String> = Vec::new();
+    for url in urls {
+        let url = url.trim_end_matches('/').to_string();
+        if !unique.iter().any(|u| u.eq_ignore_ascii_case(&url)) {
+            unique.push(url);
+        }
+    }
+    if let Some(path) = file {
+        let text = fs::read_to_string(path)
+            .with_context(|| format!("cannot read the admin token file {}", path.display()))?;
+        return parse_token_file(&text, &unique)
+            .map_err(|m| UsageError::new(format!("{}: {m}", path.display())).into());
+    }
+    if let Ok(token) = std::env::var(ADMIN_TOKEN_ENV) {
+        if !token.trim().is_empty() {
+            let token = Token::new(token.trim().to_string());
+            return Ok(AdminTokens::new(
+                unique.into_iter().map(|u| (u, token.clone())).collect(),
+            ));
+        }
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(UsageError::new(format!(
+            "no admin credential: use --admin-token-file or set {ADMIN_TOKEN_ENV} (no terminal to prompt on)"
+        )));
+    }
+    unique
+        .into_iter()
+        .map(|url| {
+            let token = rpassword::prompt_password(format!("admin token for {url}: "))
+                .context("cannot read the admin token")?;
+            Ok((url, Token::new(token.trim().to_string())))
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(AdminTokens::new)
+}
+
+/// Parses a token file: `URL TOKEN` lines, or bare tokens (one for all,
+/// or one per server in `urls` order).
+fn parse_token_file(text: &str, urls: &[String]) -> std::result::Result<AdminTokens, String> {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let pairs: Vec<(&str, &str)> = lines
+        .iter()
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(url), Some(token), None) => Some((url, token)),
+                _ => None,
+            }
+        })
+        .collect();
+    if !pairs.is_empty() {
+        if pairs.len() != lines.len() {
+            return Err("mixes `URL TOKEN` lines with other lines".into());
+        }
+        return Ok(AdminTokens::new(
+            pairs
+                .into_iter()
+                .map(|(u, t)| {
+                    (
+                        u.trim_end_matches('/').to_string(),
+                        Token::new(t.to_string()),
+                    )
+                })
+                .collect(),
+        ));
+    }
+    match lines.len() {
+        1 => Ok(AdminTokens::new(
+            urls.iter()
+                .map(|u| (u.clone(), Token::new(lines[0].to_string())))
+                .collect(),
+        )),
+        k if k == urls.len() => Ok(AdminTokens::new(
+            urls.iter()
+                .zip(&lines)
+                .map(|(u, t)| (u.clone(), Token::new(t.to_string())))
+                .collect(),
+        )),
+        k => Err(format!(
+            "has {k} tokens; write `URL TOKEN` lines, or one token for all servers, or one per \
+             server ({})",
+            urls.len()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_files_name_their_server_or_follow_the_server_order() {
+        let urls = vec!["https://a:1".to_string(), "https://b:2".to_string()];
+        let by_url = parse_token_file(
+            "# old and new servers\nhttps://b:2/ slk_b\n\nhttps://a:1 slk_a\n",
+            &urls,
+        )
+        .unwrap();
+        assert_eq!(by_url.for_url("https://A:1").unwrap().expose(), "slk_a");
+        assert_eq!(by_url.for_url("https://b:2").unwrap().expose(), "slk_b");
+        let ordered = parse_token_file("slk_1\nslk_2\n", &urls).unwrap();
+        assert_eq!(ordered.for_url("https://b:2").unwrap().expose(), "slk_2");
+        let one = parse_token_file("slk_all\n", &urls).unwrap();
+        assert_eq!(one.for_url("https://a:1").unwrap().expose(), "slk_all");
+        assert!(parse_token_file("a\nb\nc\n", &urls).is_err());
+        assert!(parse_token_file("https://a:1 slk_a\nslk_b\n", &urls).is_err());
+    }
+}
