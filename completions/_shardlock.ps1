@@ -130,7 +130,10 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Deal a new t-of-n keyset to running servers and add it to the config')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a new t-of-n keyset on running servers by distributed key generation (nobody ever holds the key) and add it to the config')
+            [CompletionResult]::new('refresh', 'refresh', [CompletionResultType]::ParameterValue, 'Give every server a new share of the same key (old shares become useless; files are untouched)')
+            [CompletionResult]::new('repair', 'repair', [CompletionResultType]::ParameterValue, 'Rebuild a lost server''s share on a freshly initialised server')
+            [CompletionResult]::new('reshare', 'reshare', [CompletionResultType]::ParameterValue, 'Move the same key to a new server set and/or threshold')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the configured keysets')
             [CompletionResult]::new('revoke-client', 'revoke-client', [CompletionResultType]::ParameterValue, 'Revoke a client''s token at every server of a keyset (cutting it off needs n - t + 1 of them)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -141,7 +144,7 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'How many servers must cooperate to decrypt')
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'A key-share server, optionally with its certificate fingerprint: https://host:port#sha256:HEX (repeat once per server)')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'A key-share server, optionally with its certificate fingerprint: https://host:port#sha256:HEX (repeat once per server)')
-            [CompletionResult]::new('--admin-token-file', '--admin-token-file', [CompletionResultType]::ParameterName, 'File holding the servers'' admin credential (one line; or one line per server, in --server order) [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]')
+            [CompletionResult]::new('--admin-token-file', '--admin-token-file', [CompletionResultType]::ParameterName, 'Admin credentials: lines `URL TOKEN` (blank lines and # comments allowed); or one token for all servers, or one per server in --server order [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]')
             [CompletionResult]::new('--client-name', '--client-name', [CompletionResultType]::ParameterName, 'Name of the client token requested from each server')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
@@ -149,6 +152,66 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config''s network.connect_timeout, else 2s]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of one request to a key-share server, e.g. 10s [default: the config''s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this')
             [CompletionResult]::new('--default', '--default', [CompletionResultType]::ParameterName, 'Make this the default keyset')
+            [CompletionResult]::new('--dealer', '--dealer', [CompletionResultType]::ParameterName, 'Deal the key from this machine instead (weaker: the whole key exists here for a moment; docs/THREAT-MODEL.md)')
+            [CompletionResult]::new('--resume', '--resume', [CompletionResultType]::ParameterName, 'Finish the interrupted round of this keyset (from its journal)')
+            [CompletionResult]::new('--abort', '--abort', [CompletionResultType]::ParameterName, 'Roll back the interrupted round of this keyset (only before any server switched epochs)')
+            [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'shardlock;keyset;refresh' {
+            [CompletionResult]::new('--admin-token-file', '--admin-token-file', [CompletionResultType]::ParameterName, 'Admin credentials: lines `URL TOKEN` (blank lines and # comments allowed), or one token for all [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config''s network.connect_timeout, else 2s]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of one request to a key-share server, e.g. 10s [default: the config''s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this')
+            [CompletionResult]::new('--resume', '--resume', [CompletionResultType]::ParameterName, 'Finish the interrupted round of this keyset (from its journal)')
+            [CompletionResult]::new('--abort', '--abort', [CompletionResultType]::ParameterName, 'Roll back the interrupted round of this keyset (only before any server switched epochs)')
+            [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'shardlock;keyset;repair' {
+            [CompletionResult]::new('--participant', '--participant', [CompletionResultType]::ParameterName, 'The participant whose share was lost')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Its new, freshly initialised server: https://host:port#sha256:HEX')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Its new, freshly initialised server: https://host:port#sha256:HEX')
+            [CompletionResult]::new('--admin-token-file', '--admin-token-file', [CompletionResultType]::ParameterName, 'Admin credentials: lines `URL TOKEN` (blank lines and # comments allowed), or one token for all [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]')
+            [CompletionResult]::new('--client-name', '--client-name', [CompletionResultType]::ParameterName, 'Name of the client token requested from the new server')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config''s network.connect_timeout, else 2s]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of one request to a key-share server, e.g. 10s [default: the config''s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this')
+            [CompletionResult]::new('--resume', '--resume', [CompletionResultType]::ParameterName, 'Finish the interrupted round of this keyset (from its journal)')
+            [CompletionResult]::new('--abort', '--abort', [CompletionResultType]::ParameterName, 'Roll back the interrupted round of this keyset (only before any server switched epochs)')
+            [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'shardlock;keyset;reshare' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'The new threshold')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'The new threshold')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'The complete new server list (servers may stay), in participant order: https://host:port#sha256:HEX (repeat once per server)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The complete new server list (servers may stay), in participant order: https://host:port#sha256:HEX (repeat once per server)')
+            [CompletionResult]::new('--admin-token-file', '--admin-token-file', [CompletionResultType]::ParameterName, 'Admin credentials: lines `URL TOKEN` for old and new servers (blank lines and # comments allowed), or one token for all [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]')
+            [CompletionResult]::new('--client-name', '--client-name', [CompletionResultType]::ParameterName, 'Name of the client token requested from new servers')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config''s network.connect_timeout, else 2s]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of one request to a key-share server, e.g. 10s [default: the config''s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this')
+            [CompletionResult]::new('--resume', '--resume', [CompletionResultType]::ParameterName, 'Finish the interrupted round of this keyset (from its journal)')
+            [CompletionResult]::new('--abort', '--abort', [CompletionResultType]::ParameterName, 'Roll back the interrupted round of this keyset (only before any server switched epochs)')
             [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
@@ -186,13 +249,25 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             break
         }
         'shardlock;keyset;help' {
-            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Deal a new t-of-n keyset to running servers and add it to the config')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a new t-of-n keyset on running servers by distributed key generation (nobody ever holds the key) and add it to the config')
+            [CompletionResult]::new('refresh', 'refresh', [CompletionResultType]::ParameterValue, 'Give every server a new share of the same key (old shares become useless; files are untouched)')
+            [CompletionResult]::new('repair', 'repair', [CompletionResultType]::ParameterValue, 'Rebuild a lost server''s share on a freshly initialised server')
+            [CompletionResult]::new('reshare', 'reshare', [CompletionResultType]::ParameterValue, 'Move the same key to a new server set and/or threshold')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the configured keysets')
             [CompletionResult]::new('revoke-client', 'revoke-client', [CompletionResultType]::ParameterValue, 'Revoke a client''s token at every server of a keyset (cutting it off needs n - t + 1 of them)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'shardlock;keyset;help;create' {
+            break
+        }
+        'shardlock;keyset;help;refresh' {
+            break
+        }
+        'shardlock;keyset;help;repair' {
+            break
+        }
+        'shardlock;keyset;help;reshare' {
             break
         }
         'shardlock;keyset;help;list' {
@@ -458,12 +533,24 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             break
         }
         'shardlock;help;keyset' {
-            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Deal a new t-of-n keyset to running servers and add it to the config')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a new t-of-n keyset on running servers by distributed key generation (nobody ever holds the key) and add it to the config')
+            [CompletionResult]::new('refresh', 'refresh', [CompletionResultType]::ParameterValue, 'Give every server a new share of the same key (old shares become useless; files are untouched)')
+            [CompletionResult]::new('repair', 'repair', [CompletionResultType]::ParameterValue, 'Rebuild a lost server''s share on a freshly initialised server')
+            [CompletionResult]::new('reshare', 'reshare', [CompletionResultType]::ParameterValue, 'Move the same key to a new server set and/or threshold')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the configured keysets')
             [CompletionResult]::new('revoke-client', 'revoke-client', [CompletionResultType]::ParameterValue, 'Revoke a client''s token at every server of a keyset (cutting it off needs n - t + 1 of them)')
             break
         }
         'shardlock;help;keyset;create' {
+            break
+        }
+        'shardlock;help;keyset;refresh' {
+            break
+        }
+        'shardlock;help;keyset;repair' {
+            break
+        }
+        'shardlock;help;keyset;reshare' {
             break
         }
         'shardlock;help;keyset;list' {

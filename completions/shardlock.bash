@@ -82,6 +82,15 @@ _shardlock() {
             shardlock__subcmd__help__subcmd__keyset,list)
                 cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__list"
                 ;;
+            shardlock__subcmd__help__subcmd__keyset,refresh)
+                cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__refresh"
+                ;;
+            shardlock__subcmd__help__subcmd__keyset,repair)
+                cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__repair"
+                ;;
+            shardlock__subcmd__help__subcmd__keyset,reshare)
+                cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__reshare"
+                ;;
             shardlock__subcmd__help__subcmd__keyset,revoke-client)
                 cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__revoke__subcmd__client"
                 ;;
@@ -115,6 +124,15 @@ _shardlock() {
             shardlock__subcmd__keyset,list)
                 cmd="shardlock__subcmd__keyset__subcmd__list"
                 ;;
+            shardlock__subcmd__keyset,refresh)
+                cmd="shardlock__subcmd__keyset__subcmd__refresh"
+                ;;
+            shardlock__subcmd__keyset,repair)
+                cmd="shardlock__subcmd__keyset__subcmd__repair"
+                ;;
+            shardlock__subcmd__keyset,reshare)
+                cmd="shardlock__subcmd__keyset__subcmd__reshare"
+                ;;
             shardlock__subcmd__keyset,revoke-client)
                 cmd="shardlock__subcmd__keyset__subcmd__revoke__subcmd__client"
                 ;;
@@ -126,6 +144,15 @@ _shardlock() {
                 ;;
             shardlock__subcmd__keyset__subcmd__help,list)
                 cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__list"
+                ;;
+            shardlock__subcmd__keyset__subcmd__help,refresh)
+                cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__refresh"
+                ;;
+            shardlock__subcmd__keyset__subcmd__help,repair)
+                cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__repair"
+                ;;
+            shardlock__subcmd__keyset__subcmd__help,reshare)
+                cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__reshare"
                 ;;
             shardlock__subcmd__keyset__subcmd__help,revoke-client)
                 cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__revoke__subcmd__client"
@@ -554,7 +581,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__help__subcmd__keyset)
-            opts="create list revoke-client"
+            opts="create refresh repair reshare list revoke-client"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -582,6 +609,48 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__help__subcmd__keyset__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__help__subcmd__keyset__subcmd__refresh)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__help__subcmd__keyset__subcmd__repair)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__help__subcmd__keyset__subcmd__reshare)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -770,7 +839,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__keyset)
-            opts="-q -j -h --config --allow-http --quiet --jobs --connect-timeout --timeout --help create list revoke-client help"
+            opts="-q -j -h --config --allow-http --quiet --jobs --connect-timeout --timeout --help create refresh repair reshare list revoke-client help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -804,7 +873,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__keyset__subcmd__create)
-            opts="-t -s -q -j -h --threshold --server --admin-token-file --client-name --default --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
+            opts="-t -s -q -j -h --threshold --server --admin-token-file --client-name --default --dealer --resume --abort --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -862,7 +931,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__keyset__subcmd__help)
-            opts="create list revoke-client help"
+            opts="create refresh repair reshare list revoke-client help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -917,6 +986,48 @@ _shardlock() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shardlock__subcmd__keyset__subcmd__help__subcmd__refresh)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__keyset__subcmd__help__subcmd__repair)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__keyset__subcmd__help__subcmd__reshare)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shardlock__subcmd__keyset__subcmd__help__subcmd__revoke__subcmd__client)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -938,6 +1049,156 @@ _shardlock() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__keyset__subcmd__refresh)
+            opts="-q -j -h --admin-token-file --resume --abort --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --admin-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__keyset__subcmd__repair)
+            opts="-s -q -j -h --participant --server --admin-token-file --client-name --resume --abort --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --participant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__keyset__subcmd__reshare)
+            opts="-t -s -q -j -h --threshold --server --admin-token-file --client-name --resume --abort --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -19,10 +19,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use super::args::DevClusterArgs;
 use super::progress::Terminal;
 use super::settings::{Settings, UsageError};
-use shardlock::client::admin::{deal_and_install, DealTarget};
 use shardlock::client::config::Config;
-use shardlock::client::http::HttpOptions;
-use shardlock::client::Reporter;
+use shardlock::client::lifecycle::{AdminTokens, Change, RoundRequest, ServerArg};
+use shardlock::client::{Options, Reporter, Session};
 use shardlock::protocol::Token;
 use shardlock::server;
 
@@ -102,11 +101,13 @@ impl DevCluster {
             let node = spawn_node(&node_dir, port)?;
             reporter.note(&format!("node{k} serving on {}", node.url));
             let fingerprint = server::certificate_fingerprint(&node_dir)?;
-            targets.push(DealTarget {
-                url: node.url.clone(),
-                fingerprint: Some(fingerprint),
+            targets.push((
+                ServerArg {
+                    url: node.url.clone(),
+                    fingerprint: Some(fingerprint),
+                },
                 admin_token,
-            });
+            ));
             cluster.nodes.push(Some(node));
         }
 
@@ -115,17 +116,28 @@ impl DevCluster {
             .and_then(|c| c.entry(KEYSET_NAME))
             .is_none()
         {
-            let entry = deal_and_install(
-                &targets,
-                threshold,
-                "dev-client",
-                &HttpOptions::default(),
+            // Distributed key generation, as for any keyset: no process,
+            // this one included, ever holds the key.
+            let tokens = AdminTokens::new(
+                targets
+                    .iter()
+                    .map(|(arg, token)| (arg.url.clone(), token.clone()))
+                    .collect(),
+            );
+            let session = Session::new(Some(config_path.clone()), Options::default());
+            session.start_round(
+                &RoundRequest {
+                    keyset: KEYSET_NAME.into(),
+                    change: Change::Create {
+                        threshold,
+                        servers: targets.into_iter().map(|(arg, _)| arg).collect(),
+                        make_default: true,
+                    },
+                    client_name: Some("dev-client".into()),
+                },
+                &tokens,
                 reporter,
             )?;
-            let mut config = existing.unwrap_or_default();
-            config.add_keyset(KEYSET_NAME, entry)?;
-            config.set_default_keyset(Some(KEYSET_NAME))?;
-            config.save(&config_path)?;
         }
         Ok(cluster)
     }

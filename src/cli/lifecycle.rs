@@ -14,6 +14,7 @@ use super::args::{
 use super::keyset::{parse_server_arg, ADMIN_TOKEN_ENV};
 use super::progress::Terminal;
 use super::settings::{Settings, UsageError};
+use shardlock::client::admin::check_servers;
 use shardlock::client::lifecycle::{AdminTokens, Change, RoundReport, RoundRequest, ServerArg};
 use shardlock::encoding::hex;
 use shardlock::protocol::Token;
@@ -21,9 +22,11 @@ use shardlock::protocol::Token;
 /// `keyset create` by distributed key generation.
 pub fn create(settings: &Settings, args: &KeysetCreateArgs) -> Result<()> {
     let change = || -> Result<Change> {
+        let threshold = args.threshold.unwrap_or_default();
+        let servers = checked_servers(threshold, &args.servers)?;
         Ok(Change::Create {
-            threshold: args.threshold.unwrap_or_default(),
-            servers: server_args(&args.servers)?,
+            threshold,
+            servers,
             make_default: args.default,
         })
     };
@@ -82,10 +85,9 @@ pub fn reshare(settings: &Settings, args: &KeysetReshareArgs) -> Result<()> {
     let mut urls = configured_urls(settings, &args.name)?;
     urls.extend(args.servers.iter().cloned());
     let change = || -> Result<Change> {
-        Ok(Change::Reshare {
-            threshold: args.threshold.unwrap_or_default(),
-            servers: server_args(&args.servers)?,
-        })
+        let threshold = args.threshold.unwrap_or_default();
+        let servers = checked_servers(threshold, &args.servers)?;
+        Ok(Change::Reshare { threshold, servers })
     };
     round(
         settings,
@@ -107,6 +109,15 @@ fn configured_urls(settings: &Settings, name: &str) -> Result<Vec<String>> {
         .and_then(|c| c.entry(name))
         .map(|e| e.servers().iter().map(|s| s.url.clone()).collect())
         .unwrap_or_default())
+}
+
+/// The servers of a new epoch, checked with its threshold before anyone
+/// is asked for anything.
+fn checked_servers(threshold: u16, args: &[String]) -> Result<Vec<ServerArg>> {
+    let servers = server_args(args)?;
+    let urls: Vec<&str> = servers.iter().map(|s| s.url.as_str()).collect();
+    check_servers(threshold, &urls)?;
+    Ok(servers)
 }
 
 fn server_args(args: &[String]) -> Result<Vec<ServerArg>> {
