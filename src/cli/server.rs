@@ -35,6 +35,10 @@ pub fn run(settings: &Settings, command: &ServerCommand) -> Result<()> {
             );
             outln!("certificate fingerprint: {}", report.fingerprint_text());
             outln!("certificate names:       {}", report.names.join(", "));
+            outln!(
+                "server identity:         {}",
+                shardlock::encoding::hex(&report.identity.fingerprint())
+            );
             outln!("shares sealed with:      {}", seal_description(&choice));
             outln!();
             outln!("admin token (shown once; store it safely, it is kept only as a hash):");

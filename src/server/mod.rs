@@ -170,6 +170,8 @@ pub struct InitReport {
     pub admin_token: Token,
     /// Names in the certificate.
     pub names: Vec<String>,
+    /// The server's long-term identity (docs/FORMAT.md section 8.2).
+    pub identity: crate::identity::IdentityPublic,
 }
 
 impl InitReport {
@@ -213,9 +215,11 @@ pub fn init(
     if let seal::SealChoice::Secret(secret) = seal {
         secret.check_strength()?;
     }
-    let seal_record = seal::SealRecord::new(&seal::SealKey::generate(), seal);
+    let seal_key = seal::SealKey::generate();
+    let seal_record = seal::SealRecord::new(&seal_key, seal);
     let admin_token = generate_token();
     state::TomlStore::create(dir, &cert, &hash_token(admin_token.expose()), &seal_record)?;
+    let identity = state::create_identity(dir, &seal_key)?;
     let mut names: Vec<String> = tls::DEFAULT_NAMES.iter().map(|s| s.to_string()).collect();
     for name in extra_names {
         let name = name.trim().to_string();
@@ -228,6 +232,7 @@ pub fn init(
         fingerprint: cert.fingerprint,
         admin_token,
         names,
+        identity,
     })
 }
 

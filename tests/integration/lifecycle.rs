@@ -584,3 +584,64 @@ fn a_server_down_while_staging_stops_the_round_until_resume_or_abort() {
     assert_eq!(epochs(&fleet, &[0, 1, 2]), [1, 1, 1]);
     fleet.decrypt(&file).expect_code(0);
 }
+
+#[test]
+fn dkg_3_of_5_decrypts_with_any_three_and_a_killed_create_resumes() {
+    let mut fleet = Fleet::new(5);
+    let servers = fleet.servers(&[0, 1, 2, 3, 4]);
+    let tokens = fleet.tokens();
+    let config = fleet.config();
+    let mut args = vec![
+        "--config",
+        config.to_str().expect("utf-8"),
+        "keyset",
+        "create",
+        "main",
+        "-t",
+        "3",
+        "--admin-token-file",
+        tokens.to_str().expect("utf-8"),
+    ];
+    for s in &servers {
+        args.extend(["--server", s]);
+    }
+    // Killed once every server staged: nothing is in the config yet, and
+    // no server serves the keyset; the resume creates it.
+    let mut cmd = cli::shardlock(&args);
+    cmd.env("SHARDLOCK_TEST_CRASH_AFTER", "staged");
+    cli::exec(cmd, None).expect_code(137);
+    assert!(!config.exists() || Config::load(&config).unwrap().entry("main").is_none());
+    assert!(fleet.nodes.iter().all(|n| n.state.keyset_ids().is_empty()));
+    fleet.keyset("create", "main", &["--resume"]).expect_code(0);
+    assert_eq!(identity_of(&fleet.loaded()).3, 3);
+    let file = fleet.encrypt("f", b"five servers");
+    fleet.stop(0);
+    fleet.stop(3);
+    fleet.decrypt(&file).expect_code(0);
+    fleet.stop(4);
+    assert_ne!(fleet.decrypt(&file).code(), Some(0));
+}
+
+#[test]
+fn a_reshare_killed_mid_commit_resumes_and_the_leavers_delete_their_shares() {
+    let mut fleet = created(3, "2");
+    let file = fleet.encrypt("f", b"data");
+    let a = fleet.add();
+    let b = fleet.add();
+    let servers = fleet.servers(&[0, a, b]);
+    let mut args = vec!["-t", "2"];
+    for s in &servers {
+        args.extend(["--server", s]);
+    }
+    crashing(&fleet, "reshare", "commit:1", &args).expect_code(137);
+    fleet
+        .keyset("reshare", "main", &["--resume"])
+        .expect_code(0);
+    assert_eq!(identity_of(&fleet.loaded()).2, 1);
+    for gone in [1, 2] {
+        assert!(fleet.nodes[gone].state.keyset_ids().is_empty());
+    }
+    fleet.stop(1);
+    fleet.stop(2);
+    fleet.decrypt(&file).expect_code(0);
+}

@@ -1,5 +1,5 @@
 //! Key lifecycle rounds coordinated from the owner's machine
-//! (docs/FORMAT.md section 8, docs/OPERATIONS.md section 6): a keyset made
+//! (docs/FORMAT.md section 8, docs/OPERATIONS.md section 12): a keyset made
 //! by distributed key generation, refreshed, repaired onto a new server,
 //! or reshared to a new server set or threshold, with `K`, the keyset id
 //! and every file unchanged. This machine only relays: sub-shares travel

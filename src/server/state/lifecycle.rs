@@ -170,10 +170,15 @@ impl State {
             }
         }
         if let Some(from) = &plan.from {
-            // A server that holds the keyset must hold exactly `from`; a
-            // new server has nothing to compare.
-            if self.key(&hex(from.id())).is_some() {
-                let _ = self.current_key(from)?;
+            // A server holding the keyset at the plan's epoch must hold
+            // exactly `from`, and one at a later epoch refuses a stale plan.
+            // One at an earlier epoch (a repaired participant's old server,
+            // now joining again) holds a useless share that the commit
+            // replaces; a new server has nothing to compare.
+            if let Some(key) = self.key(&hex(from.id())) {
+                if key.keyset().epoch() >= from.epoch() {
+                    let _ = self.current_key(from)?;
+                }
             }
         }
         let received = lifecycle::receive(plan, deals, &identity)?;
@@ -361,6 +366,16 @@ pub(super) fn ensure_identity(
     seal: &SealKey,
 ) -> Result<IdentitySecret, ServerError> {
     ensure_identity_in(state.store.as_ref(), seal)
+}
+
+/// Makes the identity of a state directory just created by `server init`
+/// (its SQLite database holds the seal record and nothing else yet).
+pub(crate) fn create_identity(
+    dir: &std::path::Path,
+    seal: &SealKey,
+) -> Result<IdentityPublic, ServerError> {
+    let store = super::SqliteStore::open(&dir.join(super::DB_FILE))?;
+    Ok(ensure_identity_in(&store, seal)?.public())
 }
 
 /// [`ensure_identity`] on a bare store (at load, before the state exists).

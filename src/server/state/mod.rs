@@ -57,6 +57,7 @@ pub use admin::{ClientChangeError, ClientError, InstallOutcome};
 pub use backup::{backup, BackupReport};
 pub(crate) use install::validate_install;
 pub use install::InstallError;
+pub(crate) use lifecycle::create_identity;
 pub use lifecycle::LifecycleFailure;
 use postgres_store::PostgresStore;
 pub(crate) use records::{normalize_keyset_id, valid_client_name};

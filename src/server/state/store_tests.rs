@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 
 use super::postgres_store::PostgresStore;
 use super::sqlite_store::{SqliteStore, DB_FILE};
-use super::store::{InsertClient, KeyRow, Store};
+use super::store::{IdentityRow, InsertClient, KeyRow, LifecycleChange, LifecycleRow, Store};
 use super::test_postgres::fresh_database;
 use super::ClientRecord;
 
@@ -152,6 +152,100 @@ fn key_import_is_all_or_nothing(store: &dyn Store) {
     );
 }
 
+fn staged(session: &str, keyset: &str, transcript: &str) -> LifecycleRow {
+    LifecycleRow {
+        session: session.into(),
+        keyset_id: keyset.into(),
+        state: "staged".into(),
+        to_epoch: 1,
+        transcript: transcript.into(),
+        record: Some(Zeroizing::new(format!("staged-{session}"))),
+    }
+}
+
+/// The identity and lifecycle rounds: every change is conditional on the
+/// seal key; staging happens once per session; commit replaces the key
+/// and clears the staged record; abort only drops what is still staged;
+/// leaving deletes the key; a second handle sees all of it.
+fn lifecycle_roundtrip(store: &dyn Store, reopen: &dyn Fn() -> Box<dyn Store>) {
+    let a = "ab".repeat(32);
+    let b = "cd".repeat(32);
+    assert!(store.write_seal(None, "k1", "{}", &[], None).unwrap());
+    let identity = IdentityRow {
+        public: "pub".into(),
+        record: Zeroizing::new("sealed-identity".into()),
+    };
+    assert!(store.identity().unwrap().is_none());
+    assert!(!store.insert_identity(&identity, "k9").unwrap());
+    assert!(store.insert_identity(&identity, "k1").unwrap());
+    let other = IdentityRow {
+        public: "other".into(),
+        record: Zeroizing::new("x".into()),
+    };
+    assert!(!store.insert_identity(&other, "k1").unwrap());
+    assert_eq!(store.identity().unwrap().unwrap().public, "pub");
+
+    assert!(store.insert_key(&row(&a, "epoch-0"), "k1").unwrap());
+    let round = staged("s1", &a, "t1");
+    assert!(!store
+        .apply_lifecycle(&LifecycleChange::Stage(&round), "k9")
+        .unwrap());
+    assert!(store
+        .apply_lifecycle(&LifecycleChange::Stage(&round), "k1")
+        .unwrap());
+    assert!(!store
+        .apply_lifecycle(&LifecycleChange::Stage(&staged("s1", &a, "t2")), "k1")
+        .unwrap());
+    assert_eq!(store.staged_rows().unwrap().len(), 1);
+    let new_key = row(&a, "epoch-1");
+    let commit = LifecycleChange::Commit {
+        session: "s1",
+        key: &new_key,
+    };
+    assert!(store.apply_lifecycle(&commit, "k1").unwrap());
+    assert!(!store.apply_lifecycle(&commit, "k1").unwrap());
+    assert!(!store
+        .apply_lifecycle(&LifecycleChange::Abort { session: "s1" }, "k1")
+        .unwrap());
+    let done = store.lifecycle_row("s1").unwrap().unwrap();
+    assert_eq!(done.state, "committed");
+    assert!(done.record.is_none());
+    assert_eq!(
+        store.key_row(&a).unwrap().unwrap().record.as_str(),
+        "epoch-1"
+    );
+    assert!(store.staged_rows().unwrap().is_empty());
+
+    // A round that is aborted, and one that leaves.
+    assert!(store
+        .apply_lifecycle(&LifecycleChange::Stage(&staged("s2", &a, "t3")), "k1")
+        .unwrap());
+    assert!(store
+        .apply_lifecycle(&LifecycleChange::Abort { session: "s2" }, "k1")
+        .unwrap());
+    assert_eq!(store.lifecycle_row("s2").unwrap().unwrap().state, "aborted");
+    assert!(store.insert_key(&row(&b, "b"), "k1").unwrap());
+    let mut leave = staged("s3", &b, "t4");
+    leave.state = "left".into();
+    leave.record = None;
+    assert!(store
+        .apply_lifecycle(&LifecycleChange::Leave(&leave), "k1")
+        .unwrap());
+    assert!(store.key_row(&b).unwrap().is_none());
+    let second = reopen();
+    assert_eq!(second.lifecycle_row("s3").unwrap().unwrap().state, "left");
+    assert_eq!(second.key_rows().unwrap().len(), 1);
+
+    // A seal change rewrites the identity record in the same transaction.
+    assert!(second
+        .write_seal(Some("k1"), "k2", "{}", &[], Some("resealed"))
+        .unwrap());
+    assert_eq!(
+        store.identity().unwrap().unwrap().record.as_str(),
+        "resealed"
+    );
+}
+
 fn sqlite() -> (tempfile::TempDir, Box<dyn Fn() -> Box<dyn Store>>) {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join(DB_FILE);
@@ -195,6 +289,7 @@ suite! {
     keys_are_stored_only_under_the_current_seal: keys_and_seal_roundtrip;
     a_bulk_import_is_one_transaction: |store, _| import_is_all_or_nothing(store);
     a_bulk_key_import_is_one_transaction: |store, _| key_import_is_all_or_nothing(store);
+    lifecycle_rounds_stage_once_commit_once_and_are_sealed: lifecycle_roundtrip;
 }
 
 #[test]
