@@ -564,9 +564,18 @@ impl Session {
             .plan
             .to_plan()
             .map_err(|e| Error::Failed(format!("the round journal's plan: {e}")))?;
+        // One connection per server for the whole round (kept alive
+        // between steps: a WAN round trip per step, not a handshake too).
+        let admins = Admins(
+            journal
+                .servers
+                .iter()
+                .map(|s| Ok((s.url.clone(), self.admin(s, tokens)?)))
+                .collect::<Result<_>>()?,
+        );
         if !journal.committing {
             if journal.deals.is_none() {
-                journal.deals = Some(self.collect_deals(&journal, &plan, tokens, reporter)?);
+                journal.deals = Some(self.collect_deals(&journal, &plan, &admins, reporter)?);
                 round_trips += 1;
                 journal.save(&path)?;
                 crash_point("dealt");
@@ -584,7 +593,7 @@ impl Session {
                 &plan,
                 &transcript,
                 &expected,
-                tokens,
+                &admins,
                 reporter,
             );
             round_trips += 1;
@@ -616,15 +625,13 @@ impl Session {
             // Commit at the first `first` parties only, then "crash".
             let some: Vec<&JournalServer> = parties.iter().take(first).copied().collect();
             let _ = in_parallel(&some, |server| {
-                let admin = self.admin(server, tokens)?;
-                let status: LifecycleStatus = admin.lifecycle("commit", &commit)?;
+                let status: LifecycleStatus = admins.get(server)?.lifecycle("commit", &commit)?;
                 Ok(status)
             });
             crash_point("commit");
         }
         let results = in_parallel(&parties, |server| {
-            let admin = self.admin(server, tokens)?;
-            let status: LifecycleStatus = admin.lifecycle("commit", &commit)?;
+            let status: LifecycleStatus = admins.get(server)?.lifecycle("commit", &commit)?;
             Ok(status)
         });
         round_trips += 1;
@@ -663,7 +670,7 @@ impl Session {
             .to_keyset()
             .map_err(|e| Error::Failed(e.to_string()))?;
         let (config_path, tokens_created) =
-            self.record_round(&journal, &plan, &keyset, tokens, reporter, &mut warnings)?;
+            self.record_round(&journal, &plan, &keyset, &admins, reporter, &mut warnings)?;
         if tokens_created {
             round_trips += 1;
         }
@@ -693,7 +700,7 @@ impl Session {
         &self,
         journal: &Journal,
         plan: &Plan,
-        tokens: &AdminTokens,
+        admins: &Admins,
         reporter: &dyn Reporter,
     ) -> Result<Vec<WireDeal>> {
         let dealers: Vec<&JournalServer> = plan
@@ -714,8 +721,8 @@ impl Session {
             plan: journal.plan.clone(),
         };
         let results = in_parallel(&dealers, |server| {
-            let admin = self.admin(server, tokens)?;
-            let deal: WireDeal = admin
+            let deal: WireDeal = admins
+                .get(server)?
                 .lifecycle("deal", &request)
                 .step(|| format!("{} did not deal", server.url))?;
             Ok(deal)
@@ -736,7 +743,7 @@ impl Session {
         plan: &Plan,
         transcript: &[u8; 32],
         expected: &PublicKeyset,
-        tokens: &AdminTokens,
+        admins: &Admins,
         reporter: &dyn Reporter,
     ) -> Result<()> {
         let request = ReceiveRequest {
@@ -752,8 +759,8 @@ impl Session {
             })
             .collect();
         let results = in_parallel(&missing, |server| {
-            let admin = self.admin(server, tokens)?;
-            let answer: ReceiveResponse = admin
+            let answer: ReceiveResponse = admins
+                .get(server)?
                 .lifecycle("receive", &request)
                 .step(|| format!("{} did not stage its new share", server.url))?;
             check_receipt(server, plan, transcript, expected, &answer)?;
@@ -793,7 +800,7 @@ impl Session {
         journal: &Journal,
         plan: &Plan,
         keyset: &PublicKeyset,
-        tokens: &AdminTokens,
+        admins: &Admins,
         reporter: &dyn Reporter,
         warnings: &mut Vec<String>,
     ) -> Result<(std::path::PathBuf, bool)> {
@@ -834,7 +841,7 @@ impl Session {
                 Some(token) => token,
                 None => {
                     created = true;
-                    match self.admin(server, tokens).and_then(|admin| {
+                    match admins.get(server).and_then(|admin| {
                         Ok(admin.create_client(&CreateClientRequest {
                             name: journal.client_name.clone(),
                             keysets: vec![id_hex.clone()],
@@ -876,6 +883,19 @@ impl Session {
             keyset.shares().len()
         ));
         Ok((path, created))
+    }
+}
+
+/// The admin connections of a round's servers, by URL.
+struct Admins(Vec<(String, AdminClient)>);
+
+impl Admins {
+    fn get(&self, server: &JournalServer) -> Result<&AdminClient> {
+        self.0
+            .iter()
+            .find(|(url, _)| url == &server.url)
+            .map(|(_, admin)| admin)
+            .ok_or_else(|| Error::Failed(format!("no connection to {}", server.url)))
     }
 }
 
