@@ -199,8 +199,8 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             break
         }
         'shardlock;keyset;reshare' {
-            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'The new threshold')
-            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'The new threshold')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'The new threshold [default: the current one]')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'The new threshold [default: the current one]')
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'The complete new server list (servers may stay), in participant order: https://host:port#sha256:HEX (repeat once per server)')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The complete new server list (servers may stay), in participant order: https://host:port#sha256:HEX (repeat once per server)')
             [CompletionResult]::new('--admin-token-file', '--admin-token-file', [CompletionResultType]::ParameterName, 'Admin credentials: lines `URL TOKEN` for old and new servers (blank lines and # comments allowed), or one token for all [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]')

@@ -136,7 +136,7 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_s
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from repair" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from repair" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from repair" -s h -l help -d 'Print help'
-complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from reshare" -s t -l threshold -d 'The new threshold' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from reshare" -s t -l threshold -d 'The new threshold [default: the current one]' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from reshare" -s s -l server -d 'The complete new server list (servers may stay), in participant order: https://host:port#sha256:HEX (repeat once per server)' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from reshare" -l admin-token-file -d 'Admin credentials: lines `URL TOKEN` for old and new servers (blank lines and # comments allowed), or one token for all [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand keyset; and __fish_seen_subcommand_from reshare" -l client-name -d 'Name of the client token requested from new servers' -r

@@ -309,8 +309,8 @@ pub struct KeysetReshareArgs {
     #[arg(value_name = "NAME")]
     pub name: String,
 
-    /// The new threshold
-    #[arg(short, long, value_name = "T", required_unless_present_any = ["resume", "abort"])]
+    /// The new threshold [default: the current one]
+    #[arg(short, long, value_name = "T")]
     pub threshold: Option<u16>,
 
     /// The complete new server list (servers may stay), in participant

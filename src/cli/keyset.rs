@@ -2,11 +2,9 @@
 //! credentials (from a file, the environment or a prompt) turned into
 //! requests for [`shardlock::client::admin`], and the outcome printed.
 
-use std::fs;
-use std::io::IsTerminal;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use super::args::{KeysetCommand, KeysetCreateArgs, KeysetRevokeArgs};
 use super::progress::Terminal;
@@ -144,44 +142,20 @@ fn create_command(settings: &Settings, args: &KeysetCreateArgs) -> Result<()> {
     Ok(())
 }
 
-/// Admin credentials, one per server: from a file (one line for all, or
-/// one per server), the environment, or a prompt on the terminal.
+/// Admin credentials, one per server in `servers` order: from a file
+/// (`URL TOKEN` lines, or one token for all, or one per server in order),
+/// the environment, or a prompt on the terminal.
 pub(super) fn admin_tokens(file: Option<&Path>, servers: &[String]) -> Result<Vec<Token>> {
-    let n = servers.len();
-    if let Some(path) = file {
-        let text = fs::read_to_string(path)
-            .with_context(|| format!("cannot read the admin token file {}", path.display()))?;
-        let lines: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        return match lines.len() {
-            1 => Ok(vec![Token::new(lines[0].to_string()); n]),
-            k if k == n => Ok(lines.iter().map(|l| Token::new(l.to_string())).collect()),
-            k => Err(UsageError::new(format!(
-                "{} has {k} tokens; give one for all servers or one per server ({n})",
-                path.display()
-            ))
-            .into()),
-        };
-    }
-    if let Ok(token) = std::env::var(ADMIN_TOKEN_ENV) {
-        if !token.trim().is_empty() {
-            return Ok(vec![Token::new(token.trim().to_string()); n]);
-        }
-    }
-    if !std::io::stdin().is_terminal() {
-        bail!(UsageError::new(format!(
-            "no admin credential: use --admin-token-file or set {ADMIN_TOKEN_ENV} (no terminal to prompt on)"
-        )));
-    }
+    let by_url = super::lifecycle::admin_tokens(file, servers)?;
     servers
         .iter()
         .map(|url| {
-            let token = rpassword::prompt_password(format!("admin token for {url}: "))
-                .context("cannot read the admin token")?;
-            Ok(Token::new(token.trim().to_string()))
+            by_url.for_url(url).cloned().ok_or_else(|| {
+                UsageError::new(format!(
+                    "no admin token for {url}; add a line `{url} TOKEN` to the admin token file"
+                ))
+                .into()
+            })
         })
         .collect()
 }

@@ -17,6 +17,7 @@ use super::settings::{Settings, UsageError};
 use shardlock::client::admin::check_servers;
 use shardlock::client::lifecycle::{AdminTokens, Change, RoundReport, RoundRequest, ServerArg};
 use shardlock::encoding::hex;
+use shardlock::lifecycle::Operation;
 use shardlock::protocol::Token;
 
 /// `keyset create` by distributed key generation.
@@ -33,6 +34,7 @@ pub fn create(settings: &Settings, args: &KeysetCreateArgs) -> Result<()> {
     round(
         settings,
         &args.name,
+        Operation::Create,
         &args.round,
         args.admin_token_file.as_deref(),
         &args.servers,
@@ -47,6 +49,7 @@ pub fn refresh(settings: &Settings, args: &KeysetRefreshArgs) -> Result<()> {
     round(
         settings,
         &args.name,
+        Operation::Refresh,
         &args.round,
         args.admin_token_file.as_deref(),
         &urls,
@@ -72,6 +75,7 @@ pub fn repair(settings: &Settings, args: &KeysetRepairArgs) -> Result<()> {
     round(
         settings,
         &args.name,
+        Operation::Repair,
         &args.round,
         args.admin_token_file.as_deref(),
         &urls,
@@ -84,14 +88,22 @@ pub fn repair(settings: &Settings, args: &KeysetRepairArgs) -> Result<()> {
 pub fn reshare(settings: &Settings, args: &KeysetReshareArgs) -> Result<()> {
     let mut urls = configured_urls(settings, &args.name)?;
     urls.extend(args.servers.iter().cloned());
+    let current = settings
+        .session
+        .config()
+        .ok()
+        .and_then(|c| c.entry(&args.name))
+        .map(|e| e.public().threshold());
     let change = || -> Result<Change> {
-        let threshold = args.threshold.unwrap_or_default();
+        // The threshold stays as it is unless given.
+        let threshold = args.threshold.or(current).unwrap_or_default();
         let servers = checked_servers(threshold, &args.servers)?;
         Ok(Change::Reshare { threshold, servers })
     };
     round(
         settings,
         &args.name,
+        Operation::Reshare,
         &args.round,
         args.admin_token_file.as_deref(),
         &urls,
@@ -130,9 +142,11 @@ fn server_args(args: &[String]) -> Result<Vec<ServerArg>> {
 }
 
 /// Starts, resumes or aborts a round, then reports it.
+#[allow(clippy::too_many_arguments)]
 fn round(
     settings: &Settings,
     name: &str,
+    operation: Operation,
     round: &RoundArgs,
     token_file: Option<&Path>,
     urls: &[String],
@@ -142,18 +156,23 @@ fn round(
     let session = &settings.session;
     let reporter = Terminal::plain(settings);
     if round.resume || round.abort {
-        let urls = session.round_servers(name)?.ok_or_else(|| {
+        let (_, urls) = session.round_in_progress(name)?.ok_or_else(|| {
             UsageError::new(format!("no round of keyset {name:?} is in progress"))
         })?;
         let tokens = admin_tokens(token_file, &urls)?;
         if round.abort {
-            session.abort_round(name, &tokens, &reporter)?;
+            session.abort_round(name, operation, &tokens, &reporter)?;
             settings.note(format_args!(
-                "rolled back: no server changed; keyset {name} is as it was"
+                "rolled back: no server changed{}",
+                if operation == Operation::Create {
+                    String::new()
+                } else {
+                    format!("; keyset {name} is as it was")
+                }
             ));
             return Ok(());
         }
-        let report = session.resume_round(name, &tokens, &reporter)?;
+        let report = session.resume_round(name, operation, &tokens, &reporter)?;
         return print_report(settings, name, &report);
     }
     // Bad parameters are reported before anyone is asked for a credential.
@@ -177,13 +196,14 @@ fn print_report(settings: &Settings, name: &str, report: &RoundReport) -> Result
         super::settings::warn(format_args!("{warning}"));
     }
     settings.note(format_args!(
-        "keyset {name}: {} done, epoch {} ({}-of-{}, id {}), {} round trips; written to {}",
+        "keyset {name}: {} done, epoch {} ({}-of-{}, id {}), {} round trip{}; written to {}",
         report.operation.name(),
         report.epoch,
         report.threshold,
         report.servers,
         hex(&report.keyset_id),
         report.round_trips,
+        if report.round_trips == 1 { "" } else { "s" },
         report.config_path.display()
     ));
     Ok(())
@@ -201,8 +221,13 @@ pub(super) fn admin_tokens(file: Option<&Path>, urls: &[String]) -> Result<Admin
         }
     }
     if let Some(path) = file {
-        let text = fs::read_to_string(path)
-            .with_context(|| format!("cannot read the admin token file {}", path.display()))?;
+        let text = fs::read_to_string(path).map_err(|e| {
+            UsageError::new(format!(
+                "cannot read the admin token file {}: {}",
+                path.display(),
+                shardlock::client::one_line(&e)
+            ))
+        })?;
         return parse_token_file(&text, &unique)
             .map_err(|m| UsageError::new(format!("{}: {m}", path.display())).into());
     }
@@ -231,52 +256,48 @@ pub(super) fn admin_tokens(file: Option<&Path>, urls: &[String]) -> Result<Admin
 }
 
 /// Parses a token file: `URL TOKEN` lines, or bare tokens (one for all,
-/// or one per server in `urls` order).
+/// or one per server in `urls` order). Tokens hold no whitespace, so any
+/// other line is refused rather than guessed at.
 fn parse_token_file(text: &str, urls: &[String]) -> std::result::Result<AdminTokens, String> {
-    let lines: Vec<&str> = text
+    let lines: Vec<(usize, &str)> = text
         .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
         .collect();
-    let pairs: Vec<(&str, &str)> = lines
-        .iter()
-        .filter_map(|l| {
-            let mut parts = l.split_whitespace();
-            match (parts.next(), parts.next(), parts.next()) {
-                (Some(url), Some(token), None) => Some((url, token)),
-                _ => None,
+    let mut pairs = Vec::new();
+    let mut bare = Vec::new();
+    for (number, line) in &lines {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields.as_slice() {
+            [token] => bare.push(*token),
+            [url, token] if url.starts_with("https://") || url.starts_with("http://") => pairs
+                .push((
+                    url.trim_end_matches('/').to_string(),
+                    Token::new(token.to_string()),
+                )),
+            _ => {
+                return Err(format!(
+                    "line {number} is neither `URL TOKEN` nor a bare token"
+                ))
             }
-        })
-        .collect();
-    if !pairs.is_empty() {
-        if pairs.len() != lines.len() {
-            return Err("mixes `URL TOKEN` lines with other lines".into());
         }
-        return Ok(AdminTokens::new(
-            pairs
-                .into_iter()
-                .map(|(u, t)| {
-                    (
-                        u.trim_end_matches('/').to_string(),
-                        Token::new(t.to_string()),
-                    )
-                })
-                .collect(),
-        ));
     }
-    match lines.len() {
-        1 => Ok(AdminTokens::new(
+    match (pairs.is_empty(), bare.len()) {
+        (false, 0) => Ok(AdminTokens::new(pairs)),
+        (false, _) => Err("mixes `URL TOKEN` lines with bare tokens".into()),
+        (true, 1) => Ok(AdminTokens::new(
             urls.iter()
-                .map(|u| (u.clone(), Token::new(lines[0].to_string())))
+                .map(|u| (u.clone(), Token::new(bare[0].to_string())))
                 .collect(),
         )),
-        k if k == urls.len() => Ok(AdminTokens::new(
+        (true, k) if k == urls.len() => Ok(AdminTokens::new(
             urls.iter()
-                .zip(&lines)
+                .zip(&bare)
                 .map(|(u, t)| (u.clone(), Token::new(t.to_string())))
                 .collect(),
         )),
-        k => Err(format!(
+        (true, k) => Err(format!(
             "has {k} tokens; write `URL TOKEN` lines, or one token for all servers, or one per \
              server ({})",
             urls.len()
@@ -304,5 +325,8 @@ mod tests {
         assert_eq!(one.for_url("https://a:1").unwrap().expose(), "slk_all");
         assert!(parse_token_file("a\nb\nc\n", &urls).is_err());
         assert!(parse_token_file("https://a:1 slk_a\nslk_b\n", &urls).is_err());
+        let extra = parse_token_file("https://a:1 slk_a extra\n", &urls);
+        assert!(extra.err().unwrap().contains("line 1"));
+        assert!(parse_token_file("a:1 slk_a\n", &urls).is_err());
     }
 }

@@ -79,11 +79,12 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
                 .join(", ")
         ));
     }
-    if settings.session.round_servers(&health.name)?.is_some() {
+    if let Some((operation, _)) = settings.session.round_in_progress(&health.name)? {
         super::settings::warn(format_args!(
-            "a lifecycle round of keyset {} is in progress; finish it with `shardlock keyset \
-             <op> {} --resume` or roll it back with `--abort`",
-            health.name, health.name
+            "a {0} of keyset {1} is in progress; finish it with `shardlock keyset {0} {1} \
+             --resume` or roll it back with `--abort`",
+            operation.name(),
+            health.name
         ));
     }
     let (healthy, threshold) = (health.healthy(), health.threshold);

@@ -645,3 +645,100 @@ fn a_reshare_killed_mid_commit_resumes_and_the_leavers_delete_their_shares() {
     fleet.stop(2);
     fleet.decrypt(&file).expect_code(0);
 }
+
+#[test]
+fn a_server_that_left_rejoins_with_a_fresh_client_token() {
+    let mut fleet = created(3, "2");
+    let file = fleet.encrypt("f", b"data");
+    let d = fleet.add();
+    // Server 3 leaves...
+    let servers = fleet.servers(&[0, 1, d]);
+    let mut args = vec![];
+    for s in &servers {
+        args.extend(["--server", s.as_str()]);
+    }
+    fleet.keyset("reshare", "main", &args).expect_code(0);
+    assert!(fleet.nodes[2].state.keyset_ids().is_empty());
+    // ...and comes back in place of server 1; its old client name is taken.
+    let servers = fleet.servers(&[2, 1, d]);
+    let mut args = vec!["-t", "2"];
+    for s in &servers {
+        args.extend(["--server", s.as_str()]);
+    }
+    let out = fleet.keyset("reshare", "main", &args);
+    out.expect_code(0);
+    assert!(out.stderr.contains("main-client-2"), "{}", out.stderr);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+    // It serves this machine: with server d stopped, 3 and 2 decrypt.
+    fleet.stop(d);
+    fleet.decrypt(&file).expect_code(0);
+}
+
+#[test]
+fn token_files_name_servers_for_every_admin_command_and_misuse_is_a_usage_error() {
+    let fleet = created(3, "2");
+    // A token file without server 2: a usage error, nothing contacted.
+    let partial = fleet.tmp.path().join("partial-tokens");
+    std::fs::write(
+        &partial,
+        format!(
+            "{} {}\n{} {}\n",
+            fleet.nodes[0].url(),
+            fleet.nodes[0].admin_token.expose(),
+            fleet.nodes[2].url(),
+            fleet.nodes[2].admin_token.expose()
+        ),
+    )
+    .unwrap();
+    let config = fleet.config();
+    let out = cli::run([
+        "--config",
+        config.to_str().unwrap(),
+        "keyset",
+        "refresh",
+        "main",
+        "--admin-token-file",
+        partial.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("no admin token for") && out.stderr.contains(fleet.nodes[1].url()));
+    // A round in progress is resumed by its own command only.
+    crashing(&fleet, "refresh", "dealt", &[]).expect_code(137);
+    let out = fleet.keyset("reshare", "main", &["--resume"]);
+    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("is a refresh"), "{}", out.stderr);
+    fleet
+        .keyset("refresh", "main", &["--resume"])
+        .expect_code(0);
+    // The dealer and revoke-client read `URL TOKEN` files too.
+    let tokens = fleet.tokens();
+    let servers = fleet.servers(&[0, 1, 2]);
+    let mut args = vec![
+        "--config",
+        config.to_str().unwrap(),
+        "keyset",
+        "create",
+        "dealt",
+        "--dealer",
+        "-t",
+        "2",
+        "--admin-token-file",
+        tokens.to_str().unwrap(),
+    ];
+    for s in &servers {
+        args.extend(["--server", s.as_str()]);
+    }
+    cli::run(&args).expect_code(0);
+    cli::run([
+        "--config",
+        config.to_str().unwrap(),
+        "keyset",
+        "revoke-client",
+        "dealt-client",
+        "-k",
+        "dealt",
+        "--admin-token-file",
+        tokens.to_str().unwrap(),
+    ])
+    .expect_code(0);
+}

@@ -127,6 +127,17 @@ impl HttpError {
             HttpError::RateLimited { message, .. } => {
                 ServiceError::Refused(format!("{message} (HTTP 429)"))
             }
+            // Evaluate's 409: the server holds another epoch than the
+            // config (docs/FORMAT.md section 8.1).
+            HttpError::Status {
+                status: 409,
+                message,
+                ..
+            } if message.contains("epoch") => ServiceError::Refused(format!(
+                "{message} (HTTP 409): this config and the server disagree on the keyset's \
+                 epoch; after a lifecycle round, copy the updated keyset entry from the machine \
+                 that ran it (or finish the round with `--resume`)"
+            )),
             HttpError::Status {
                 status, message, ..
             } if status < 500 => ServiceError::Refused(format!("{message} (HTTP {status})")),

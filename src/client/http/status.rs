@@ -131,6 +131,11 @@ fn status_of(
         }
     }
     let Some(token) = &endpoint.token else {
+        status.problem = Some(
+            "no client token is configured for this server, so its share cannot be checked \
+             and it cannot help decrypt; add its `token` (or `token_file`) to the config"
+                .into(),
+        );
         return status;
     };
     let id = hex(keyset.id());
@@ -140,14 +145,18 @@ fn status_of(
             status.share_ok = Some(false);
             status.problem = Some(if info.epoch < keyset.epoch() {
                 format!(
-                    "{} holds epoch {} of the keyset and the config has epoch {}: it missed a                      lifecycle round (`shardlock keyset ... --resume` finishes one; a server                      restored from an old backup needs `keyset repair`)",
+                    "{} holds epoch {} of the keyset and the config has epoch {}: it missed a \
+                     lifecycle round (`shardlock keyset ... --resume` finishes one; a server \
+                     restored from an old backup needs `keyset repair`)",
                     connection.base,
                     info.epoch,
                     keyset.epoch()
                 )
             } else {
                 format!(
-                    "{} holds epoch {} of the keyset and the config has epoch {}: another machine                      ran a lifecycle round, or this one was interrupted (`--resume`); copy the                      keyset's updated entry into this config",
+                    "{} holds epoch {} of the keyset and the config has epoch {}: another machine \
+                     ran a lifecycle round, or this one was interrupted (`--resume`); copy the \
+                     keyset's updated entry into this config",
                     connection.base,
                     info.epoch,
                     keyset.epoch()

@@ -16,7 +16,7 @@ use rand::RngCore;
 
 use super::config::{Config, KeysetEntry, ServerEntry, TokenSource};
 use super::error::{Error, Result, StepContext};
-use super::http::AdminClient;
+use super::http::{AdminClient, HttpError};
 use super::report::Reporter;
 use super::Session;
 use crate::encoding::{format_fingerprint, hex, parse_fingerprint, parse_hex32};
@@ -168,26 +168,46 @@ impl Session {
         self.run_round(journal, tokens, reporter, 1)
     }
 
-    /// The URLs of the servers in the interrupted round of `keyset` (for
-    /// asking for their admin tokens), or `None` if none is in progress.
-    pub fn round_servers(&self, keyset: &str) -> Result<Option<Vec<String>>> {
+    /// The operation and server URLs of the interrupted round of `keyset`
+    /// (for asking for their admin tokens), or `None` if none is in
+    /// progress.
+    pub fn round_in_progress(&self, keyset: &str) -> Result<Option<(Operation, Vec<String>)>> {
         let path = self.config_path()?;
-        Ok(
-            Journal::load(&path, keyset)?
-                .map(|j| j.servers.iter().map(|s| s.url.clone()).collect()),
-        )
+        let Some(journal) = Journal::load(&path, keyset)? else {
+            return Ok(None);
+        };
+        let operation = Operation::parse(&journal.plan.operation)
+            .ok_or_else(|| Error::Failed("the round journal names no known operation".into()))?;
+        Ok(Some((
+            operation,
+            journal.servers.iter().map(|s| s.url.clone()).collect(),
+        )))
+    }
+
+    /// The journal of the round of `keyset`, which must be `operation`.
+    fn journal_of(&self, keyset: &str, operation: Operation) -> Result<Journal> {
+        let path = self.config_path()?;
+        let journal = Journal::load(&path, keyset)?
+            .ok_or_else(|| Error::Usage(format!("no round of keyset {keyset:?} is in progress")))?;
+        if journal.plan.operation != operation.name() {
+            return Err(Error::Usage(format!(
+                "the round of keyset {keyset:?} in progress is a {0}: use `shardlock keyset {0} \
+                 {keyset} --resume` (or `--abort`)",
+                journal.plan.operation
+            )));
+        }
+        Ok(journal)
     }
 
     /// Finishes the round of `keyset` that was interrupted.
     pub fn resume_round(
         &self,
         keyset: &str,
+        operation: Operation,
         tokens: &AdminTokens,
         reporter: &dyn Reporter,
     ) -> Result<RoundReport> {
-        let path = self.config_path()?;
-        let journal = Journal::load(&path, keyset)?
-            .ok_or_else(|| Error::Usage(format!("no round of keyset {keyset:?} is in progress")))?;
+        let journal = self.journal_of(keyset, operation)?;
         reporter.note(&format!(
             "resuming the {} of keyset {keyset}",
             journal.plan.operation
@@ -200,12 +220,12 @@ impl Session {
     pub fn abort_round(
         &self,
         keyset: &str,
+        operation: Operation,
         tokens: &AdminTokens,
         reporter: &dyn Reporter,
     ) -> Result<()> {
         let path = self.config_path()?;
-        let journal = Journal::load(&path, keyset)?
-            .ok_or_else(|| Error::Usage(format!("no round of keyset {keyset:?} is in progress")))?;
+        let journal = self.journal_of(keyset, operation)?;
         if journal.committing {
             return Err(Error::Usage(format!(
                 "the {} of keyset {keyset:?} is past the point of no return (servers may have \
@@ -282,17 +302,44 @@ impl Session {
         let mut session = [0u8; 16];
         OsRng.fill_bytes(&mut session);
         let name = &request.keyset;
-        let fetch = |arg: &ServerArg, pinned: Option<&IdentityPublic>| -> Result<IdentityPublic> {
-            let token = tokens.for_url(&arg.url).cloned().ok_or_else(|| {
-                Error::Usage(format!(
-                    "no admin token for {}; add a line `{} TOKEN` to the admin token file",
-                    arg.url, arg.url
-                ))
-            })?;
+        // Every admin token first: a missing one is a usage error, not a
+        // server that "does not answer".
+        let mut urls: Vec<&str> = Vec::new();
+        match &request.change {
+            Change::Create { servers, .. } | Change::Reshare { servers, .. } => {
+                urls.extend(servers.iter().map(|s| s.url.as_str()))
+            }
+            Change::Repair { server, .. } => urls.push(&server.url),
+            Change::Refresh => {}
+        }
+        if let Some(entry) = config.entry(name) {
+            urls.extend(entry.servers().iter().map(|s| s.url.as_str()));
+        }
+        let missing: Vec<&str> = urls
+            .iter()
+            .copied()
+            .filter(|u| tokens.for_url(u).is_none())
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::Usage(format!(
+                "no admin token for {}; add a line `URL TOKEN` for each to the admin token file",
+                missing.join(", ")
+            )));
+        }
+        // The identity over the pinned TLS connection; a pinned one that
+        // differs is fatal, an unreachable server is the caller's call.
+        let fetch = |arg: &ServerArg,
+                     pinned: Option<&IdentityPublic>|
+         -> Result<Result<IdentityPublic>> {
+            let token = tokens
+                .for_url(&arg.url)
+                .cloned()
+                .unwrap_or_else(|| Token::new(String::new()));
             let admin = AdminClient::new(&arg.url, arg.fingerprint, token, &self.http_options())?;
-            let identity = admin
-                .identity()
-                .step(|| format!("cannot read the identity of {}", arg.url))?;
+            let identity = match admin.identity() {
+                Ok(identity) => identity,
+                Err(e) => return Ok(Err(e.into())),
+            };
             if let Some(pinned) = pinned {
                 if pinned != &identity {
                     return Err(Error::Failed(format!(
@@ -304,8 +351,19 @@ impl Session {
                     )));
                 }
             }
-            Ok(identity)
+            Ok(Ok(identity))
         };
+        // A server that must take part.
+        let required =
+            |arg: &ServerArg, pinned: Option<&IdentityPublic>| -> Result<IdentityPublic> {
+                fetch(arg, pinned)?.map_err(|e| {
+                    Error::Failed(format!(
+                        "{} does not answer ({}); start it and retry",
+                        arg.url,
+                        e.chain()
+                    ))
+                })
+            };
         let journal_server = |arg: &ServerArg, identity: &IdentityPublic| JournalServer {
             url: arg.url.clone(),
             fingerprint: arg.fingerprint.as_ref().map(format_fingerprint),
@@ -329,7 +387,7 @@ impl Session {
             let mut members = Vec::new();
             let mut journal = Vec::new();
             for (i, arg) in servers.iter().enumerate() {
-                let identity = fetch(arg, None)?;
+                let identity = required(arg, None)?;
                 let participant = id_at(i)?;
                 let mut js = journal_server(arg, &identity);
                 js.new_participant = Some(participant);
@@ -382,10 +440,7 @@ impl Session {
                 url: server.url.clone(),
                 fingerprint: server.fingerprint,
             };
-            let identity = fetch(&arg, server.identity.as_ref());
-            if let Err(e) = &identity {
-                reporter.warn(&format!("{}: {}", server.url, e.chain()));
-            }
+            let identity = fetch(&arg, server.identity.as_ref())?;
             current.push((server.clone(), identity));
         }
         let reachable: Vec<(&ServerEntry, &IdentityPublic)> = current
@@ -394,9 +449,19 @@ impl Session {
             .collect();
         let t = usize::from(from.threshold());
         if reachable.len() < t {
+            let down: Vec<String> = current
+                .iter()
+                .filter_map(|(s, i)| {
+                    i.as_ref()
+                        .err()
+                        .map(|e| format!("{} ({})", s.url, e.chain()))
+                })
+                .collect();
             return Err(Error::Failed(format!(
-                "only {} of the keyset's servers answer and {t} are needed to deal",
-                reachable.len()
+                "only {} of the keyset's servers answer and {t} are needed to deal; start these \
+                 and retry: {}",
+                reachable.len(),
+                down.join(", ")
             )));
         }
         let dealers: Vec<(&ServerEntry, &IdentityPublic)> = reachable[..t].to_vec();
@@ -411,11 +476,13 @@ impl Session {
             Change::Refresh | Change::Repair { .. } => {
                 let mut members = Vec::new();
                 for (server, identity) in &current {
-                    let identity = identity.as_ref().map_err(|_| {
+                    let identity = identity.as_ref().map_err(|e| {
                         Error::Failed(format!(
-                            "{} does not answer, and every server must take part in a {} \
-                             (if its disk is lost, use `keyset repair --participant {}`)",
+                            "{} does not answer ({}); every server takes part in a {}: start \
+                             it and retry, or if its disk is lost, use `keyset repair \
+                             --participant {}`",
                             server.url,
+                            e.chain(),
                             if skip.is_some() { "repair" } else { "refresh" },
                             server.participant
                         ))
@@ -445,7 +512,7 @@ impl Session {
                             server.url
                         )));
                     }
-                    let identity = fetch(server, None)?;
+                    let identity = required(server, None)?;
                     let mut js = journal_server(server, &identity);
                     js.new_participant = Some(*participant);
                     journal.push(js);
@@ -469,7 +536,7 @@ impl Session {
                         .iter()
                         .find(|(s, _)| normal(&s.url) == normal(&arg.url));
                     let pinned = staying.and_then(|(s, _)| s.identity.as_ref());
-                    let identity = fetch(arg, pinned)?;
+                    let identity = required(arg, pinned)?;
                     let participant = id_at(i)?;
                     let mut js = journal_server(arg, &identity);
                     js.old_participant = staying.map(|(s, _)| s.participant);
@@ -575,7 +642,19 @@ impl Session {
         );
         if !journal.committing {
             if journal.deals.is_none() {
-                journal.deals = Some(self.collect_deals(&journal, &plan, &admins, reporter)?);
+                let deals = match self.collect_deals(&journal, &plan, &admins, reporter) {
+                    Ok(deals) => deals,
+                    Err(e) => {
+                        // Dealing keeps no state anywhere: nothing to roll
+                        // back, so the round is simply dropped.
+                        Journal::remove(&path, &journal.keyset)?;
+                        return Err(e.context(format!(
+                            "the {} did not start (nothing changed anywhere)",
+                            plan.operation.name()
+                        )));
+                    }
+                };
+                journal.deals = Some(deals);
                 round_trips += 1;
                 journal.save(&path)?;
                 crash_point("dealt");
@@ -841,13 +920,20 @@ impl Session {
                 Some(token) => token,
                 None => {
                     created = true;
-                    match admins.get(server).and_then(|admin| {
-                        Ok(admin.create_client(&CreateClientRequest {
-                            name: journal.client_name.clone(),
-                            keysets: vec![id_hex.clone()],
-                        })?)
-                    }) {
-                        Ok(answer) => TokenSource::Inline(Token::new(answer.token.clone())),
+                    match admins
+                        .get(server)
+                        .and_then(|admin| create_client(admin, &journal.client_name, &id_hex))
+                    {
+                        Ok(answer) => {
+                            if answer.name != journal.client_name {
+                                reporter.note(&format!(
+                                    "{} already has a client {:?} (from an earlier time in this \
+                                     keyset); this machine's new client there is {:?}",
+                                    server.url, journal.client_name, answer.name
+                                ));
+                            }
+                            TokenSource::Inline(Token::new(answer.token.clone()))
+                        }
                         Err(e) => {
                             warnings.push(format!(
                                 "no client token from {}: {}; create one there for keyset {} \
@@ -875,15 +961,38 @@ impl Session {
             config.set_default_keyset(Some(&journal.keyset))?;
         }
         config.save(&path)?;
-        reporter.note(&format!(
-            "keyset {} is at epoch {} ({}-of-{})",
-            journal.keyset,
-            keyset.epoch(),
-            keyset.threshold(),
-            keyset.shares().len()
-        ));
         Ok((path, created))
     }
+}
+
+/// Creates client `name` granted `keyset_id`, or, if a client of that name
+/// exists there (a server that left the keyset and rejoins keeps its old
+/// clients), `name-2`, `name-3`, ...
+fn create_client(
+    admin: &AdminClient,
+    name: &str,
+    keyset_id: &str,
+) -> Result<crate::protocol::CreateClientResponse> {
+    let mut last = None;
+    for attempt in 1..=9 {
+        let candidate = if attempt == 1 {
+            name.to_string()
+        } else {
+            format!("{name}-{attempt}")
+        };
+        match admin.create_client(&CreateClientRequest {
+            name: candidate,
+            keysets: vec![keyset_id.to_string()],
+        }) {
+            Ok(answer) => return Ok(answer),
+            Err(HttpError::Status { status: 409, .. }) => last = Some(attempt),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Failed(format!(
+        "clients {name} to {name}-{} all exist",
+        last.unwrap_or(9)
+    )))
 }
 
 /// The admin connections of a round's servers, by URL.

@@ -363,7 +363,8 @@ mod tests {
         let id = key.id_hex().to_string();
         // An older database: the install JSON in clear, no seal record.
         let conn = rusqlite::Connection::open(dir.join(super::super::DB_FILE)).unwrap();
-        conn.execute_batch("DELETE FROM seal;").unwrap();
+        conn.execute_batch("DELETE FROM seal; DELETE FROM identity;")
+            .unwrap();
         conn.execute(
             "INSERT INTO keys (id, install, installed) VALUES (?1, ?2, 'then')",
             rusqlite::params![id, key_records::install_json(&key).unwrap().as_str()],
