@@ -136,6 +136,10 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('reshare', 'reshare', [CompletionResultType]::ParameterValue, 'Move the same key to a new server set and/or threshold')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the configured keysets')
             [CompletionResult]::new('revoke-client', 'revoke-client', [CompletionResultType]::ParameterValue, 'Revoke a client''s token at every server of a keyset (cutting it off needs n - t + 1 of them)')
+            [CompletionResult]::new('add-client', 'add-client', [CompletionResultType]::ParameterValue, 'Create a client for another machine at every server and write that machine''s config')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write an encrypt-only config for a keyset (no tokens)')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Merge the keysets of another config file (e.g. an export) into this one')
+            [CompletionResult]::new('clients', 'clients', [CompletionResultType]::ParameterValue, 'List every client of a keyset at every server')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -235,12 +239,74 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
         'shardlock;keyset;revoke-client' {
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Keyset whose servers to ask [default: the config''s default keyset]')
             [CompletionResult]::new('--keyset', '--keyset', [CompletionResultType]::ParameterName, 'Keyset whose servers to ask [default: the config''s default keyset]')
-            [CompletionResult]::new('--admin-token-file', '--admin-token-file', [CompletionResultType]::ParameterName, 'File holding the servers'' admin credential (one line; or one line per server, in participant order) [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]')
+            [CompletionResult]::new('--admin-token-file', '--admin-token-file', [CompletionResultType]::ParameterName, 'Admin credentials: lines `URL TOKEN`, or one token for all, or one per server in participant order [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
             [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config''s network.connect_timeout, else 2s]')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of one request to a key-share server, e.g. 10s [default: the config''s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Revoke even this machine''s own client (locks this config out)')
+            [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'shardlock;keyset;add-client' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where to write the new machine''s config (mode 0600; never replaced)')
+            [CompletionResult]::new('--admin-token-file', '--admin-token-file', [CompletionResultType]::ParameterName, 'Admin credentials: lines `URL TOKEN`, or one token for all, or one per server in participant order [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]')
+            [CompletionResult]::new('--min', '--min', [CompletionResultType]::ParameterName, 'Accept a client at only this many servers (at least the threshold) instead of all of them')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config''s network.connect_timeout, else 2s]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of one request to a key-share server, e.g. 10s [default: the config''s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this')
+            [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'shardlock;keyset;export' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where to write the export (never replaced)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config''s network.connect_timeout, else 2s]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of one request to a key-share server, e.g. 10s [default: the config''s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this')
+            [CompletionResult]::new('--public', '--public', [CompletionResultType]::ParameterName, 'Export the public keyset only (required: tokens never leave this machine; `add-client` makes a config that decrypts)')
+            [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'shardlock;keyset;import' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config''s network.connect_timeout, else 2s]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of one request to a key-share server, e.g. 10s [default: the config''s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this')
+            [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'shardlock;keyset;clients' {
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Keyset whose servers to ask [default: the config''s default keyset]')
+            [CompletionResult]::new('--keyset', '--keyset', [CompletionResultType]::ParameterName, 'Keyset whose servers to ask [default: the config''s default keyset]')
+            [CompletionResult]::new('--admin-token-file', '--admin-token-file', [CompletionResultType]::ParameterName, 'Admin credentials: lines `URL TOKEN`, or one token for all, or one per server in participant order [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config''s network.connect_timeout, else 2s]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of one request to a key-share server, e.g. 10s [default: the config''s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object instead of a table')
             [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
@@ -255,6 +321,10 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('reshare', 'reshare', [CompletionResultType]::ParameterValue, 'Move the same key to a new server set and/or threshold')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the configured keysets')
             [CompletionResult]::new('revoke-client', 'revoke-client', [CompletionResultType]::ParameterValue, 'Revoke a client''s token at every server of a keyset (cutting it off needs n - t + 1 of them)')
+            [CompletionResult]::new('add-client', 'add-client', [CompletionResultType]::ParameterValue, 'Create a client for another machine at every server and write that machine''s config')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write an encrypt-only config for a keyset (no tokens)')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Merge the keysets of another config file (e.g. an export) into this one')
+            [CompletionResult]::new('clients', 'clients', [CompletionResultType]::ParameterValue, 'List every client of a keyset at every server')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -274,6 +344,18 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             break
         }
         'shardlock;keyset;help;revoke-client' {
+            break
+        }
+        'shardlock;keyset;help;add-client' {
+            break
+        }
+        'shardlock;keyset;help;export' {
+            break
+        }
+        'shardlock;keyset;help;import' {
+            break
+        }
+        'shardlock;keyset;help;clients' {
             break
         }
         'shardlock;keyset;help;help' {
@@ -539,6 +621,10 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('reshare', 'reshare', [CompletionResultType]::ParameterValue, 'Move the same key to a new server set and/or threshold')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the configured keysets')
             [CompletionResult]::new('revoke-client', 'revoke-client', [CompletionResultType]::ParameterValue, 'Revoke a client''s token at every server of a keyset (cutting it off needs n - t + 1 of them)')
+            [CompletionResult]::new('add-client', 'add-client', [CompletionResultType]::ParameterValue, 'Create a client for another machine at every server and write that machine''s config')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write an encrypt-only config for a keyset (no tokens)')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Merge the keysets of another config file (e.g. an export) into this one')
+            [CompletionResult]::new('clients', 'clients', [CompletionResultType]::ParameterValue, 'List every client of a keyset at every server')
             break
         }
         'shardlock;help;keyset;create' {
@@ -557,6 +643,18 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             break
         }
         'shardlock;help;keyset;revoke-client' {
+            break
+        }
+        'shardlock;help;keyset;add-client' {
+            break
+        }
+        'shardlock;help;keyset;export' {
+            break
+        }
+        'shardlock;help;keyset;import' {
+            break
+        }
+        'shardlock;help;keyset;clients' {
             break
         }
         'shardlock;help;server' {

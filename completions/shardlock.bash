@@ -76,8 +76,20 @@ _shardlock() {
             shardlock__subcmd__help,status)
                 cmd="shardlock__subcmd__help__subcmd__status"
                 ;;
+            shardlock__subcmd__help__subcmd__keyset,add-client)
+                cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__add__subcmd__client"
+                ;;
+            shardlock__subcmd__help__subcmd__keyset,clients)
+                cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__clients"
+                ;;
             shardlock__subcmd__help__subcmd__keyset,create)
                 cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__create"
+                ;;
+            shardlock__subcmd__help__subcmd__keyset,export)
+                cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__export"
+                ;;
+            shardlock__subcmd__help__subcmd__keyset,import)
+                cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__import"
                 ;;
             shardlock__subcmd__help__subcmd__keyset,list)
                 cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__list"
@@ -115,11 +127,23 @@ _shardlock() {
             shardlock__subcmd__help__subcmd__server__subcmd__audit,verify)
                 cmd="shardlock__subcmd__help__subcmd__server__subcmd__audit__subcmd__verify"
                 ;;
+            shardlock__subcmd__keyset,add-client)
+                cmd="shardlock__subcmd__keyset__subcmd__add__subcmd__client"
+                ;;
+            shardlock__subcmd__keyset,clients)
+                cmd="shardlock__subcmd__keyset__subcmd__clients"
+                ;;
             shardlock__subcmd__keyset,create)
                 cmd="shardlock__subcmd__keyset__subcmd__create"
                 ;;
+            shardlock__subcmd__keyset,export)
+                cmd="shardlock__subcmd__keyset__subcmd__export"
+                ;;
             shardlock__subcmd__keyset,help)
                 cmd="shardlock__subcmd__keyset__subcmd__help"
+                ;;
+            shardlock__subcmd__keyset,import)
+                cmd="shardlock__subcmd__keyset__subcmd__import"
                 ;;
             shardlock__subcmd__keyset,list)
                 cmd="shardlock__subcmd__keyset__subcmd__list"
@@ -136,11 +160,23 @@ _shardlock() {
             shardlock__subcmd__keyset,revoke-client)
                 cmd="shardlock__subcmd__keyset__subcmd__revoke__subcmd__client"
                 ;;
+            shardlock__subcmd__keyset__subcmd__help,add-client)
+                cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__add__subcmd__client"
+                ;;
+            shardlock__subcmd__keyset__subcmd__help,clients)
+                cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__clients"
+                ;;
             shardlock__subcmd__keyset__subcmd__help,create)
                 cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__create"
                 ;;
+            shardlock__subcmd__keyset__subcmd__help,export)
+                cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__export"
+                ;;
             shardlock__subcmd__keyset__subcmd__help,help)
                 cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__help"
+                ;;
+            shardlock__subcmd__keyset__subcmd__help,import)
+                cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__import"
                 ;;
             shardlock__subcmd__keyset__subcmd__help,list)
                 cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__list"
@@ -581,7 +617,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__help__subcmd__keyset)
-            opts="create refresh repair reshare list revoke-client"
+            opts="create refresh repair reshare list revoke-client add-client export import clients"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -594,7 +630,63 @@ _shardlock() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shardlock__subcmd__help__subcmd__keyset__subcmd__add__subcmd__client)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__help__subcmd__keyset__subcmd__clients)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shardlock__subcmd__help__subcmd__keyset__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__help__subcmd__keyset__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__help__subcmd__keyset__subcmd__import)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -839,12 +931,104 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__keyset)
-            opts="-q -j -h --config --allow-http --quiet --jobs --connect-timeout --timeout --help create refresh repair reshare list revoke-client help"
+            opts="-q -j -h --config --allow-http --quiet --jobs --connect-timeout --timeout --help create refresh repair reshare list revoke-client add-client export import clients help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__keyset__subcmd__add__subcmd__client)
+            opts="-q -j -h --out --admin-token-file --min --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__keyset__subcmd__clients)
+            opts="-k -q -j -h --keyset --admin-token-file --json --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keyset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -k)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --admin-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -930,9 +1114,75 @@ _shardlock() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        shardlock__subcmd__keyset__subcmd__help)
-            opts="create refresh repair reshare list revoke-client help"
+        shardlock__subcmd__keyset__subcmd__export)
+            opts="-q -j -h --public --out --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__keyset__subcmd__help)
+            opts="create refresh repair reshare list revoke-client add-client export import clients help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__keyset__subcmd__help__subcmd__add__subcmd__client)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__keyset__subcmd__help__subcmd__clients)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -958,7 +1208,35 @@ _shardlock() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shardlock__subcmd__keyset__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shardlock__subcmd__keyset__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__keyset__subcmd__help__subcmd__import)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1035,6 +1313,40 @@ _shardlock() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__keyset__subcmd__import)
+            opts="-q -j -h --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1227,7 +1539,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__keyset__subcmd__revoke__subcmd__client)
-            opts="-k -q -j -h --keyset --admin-token-file --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
+            opts="-k -q -j -h --keyset --admin-token-file --force --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -22,6 +22,18 @@ pub const MAX_BODY: usize = 128 * 1024;
 /// Prefix of every bearer token, so a leaked one is recognisable.
 pub const TOKEN_PREFIX: &str = "slk_";
 
+/// Whether `name` is a valid client name: `[A-Za-z0-9._-]{1,64}`, and not
+/// `.` or `..` (names appear in URL paths).
+pub fn valid_client_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 /// Encodes a group element as base64url.
 pub fn b64_element(point: &RistrettoPoint) -> String {
     b64(&encode_element(point))
@@ -266,6 +278,9 @@ pub struct ClientInfo {
     pub keysets: Vec<String>,
     /// Whether the client's token has been revoked.
     pub revoked: bool,
+    /// When it was created (RFC 3339), if the server says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
 }
 
 /// `GET /v1/admin/clients` (admin).

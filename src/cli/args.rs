@@ -189,6 +189,81 @@ pub enum KeysetCommand {
     /// Revoke a client's token at every server of a keyset (cutting it off
     /// needs n - t + 1 of them)
     RevokeClient(KeysetRevokeArgs),
+    /// Create a client for another machine at every server and write that
+    /// machine's config
+    AddClient(KeysetAddClientArgs),
+    /// Write an encrypt-only config for a keyset (no tokens)
+    Export(KeysetExportArgs),
+    /// Merge the keysets of another config file (e.g. an export) into this one
+    Import(KeysetImportArgs),
+    /// List every client of a keyset at every server
+    Clients(KeysetClientsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeysetAddClientArgs {
+    /// Keyset in this config
+    #[arg(value_name = "KEYSET")]
+    pub keyset: String,
+
+    /// The new client's name at every server ([A-Za-z0-9._-]{1,64})
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Where to write the new machine's config (mode 0600; never replaced)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// Admin credentials: lines `URL TOKEN`, or one token for all, or one
+    /// per server in participant order [default: $SHARDLOCK_ADMIN_TOKEN,
+    /// else a prompt]
+    #[arg(long, value_name = "PATH")]
+    pub admin_token_file: Option<PathBuf>,
+
+    /// Accept a client at only this many servers (at least the threshold)
+    /// instead of all of them
+    #[arg(long, value_name = "K")]
+    pub min: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysetExportArgs {
+    /// Keyset in this config
+    #[arg(value_name = "KEYSET")]
+    pub keyset: String,
+
+    /// Export the public keyset only (required: tokens never leave this
+    /// machine; `add-client` makes a config that decrypts)
+    #[arg(long)]
+    pub public: bool,
+
+    /// Where to write the export (never replaced)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysetImportArgs {
+    /// A config file holding the keysets to merge in
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysetClientsArgs {
+    /// Keyset whose servers to ask [default: the config's default keyset]
+    #[arg(short = 'k', long, value_name = "KEYSET")]
+    pub keyset: Option<String>,
+
+    /// Admin credentials: lines `URL TOKEN`, or one token for all, or one
+    /// per server in participant order [default: $SHARDLOCK_ADMIN_TOKEN,
+    /// else a prompt]
+    #[arg(long, value_name = "PATH")]
+    pub admin_token_file: Option<PathBuf>,
+
+    /// One JSON object instead of a table
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -202,10 +277,15 @@ pub struct KeysetRevokeArgs {
     #[arg(short = 'k', long, value_name = "KEYSET")]
     pub keyset: Option<String>,
 
-    /// File holding the servers' admin credential (one line; or one line per
-    /// server, in participant order) [default: $SHARDLOCK_ADMIN_TOKEN, else a prompt]
+    /// Admin credentials: lines `URL TOKEN`, or one token for all, or one
+    /// per server in participant order [default: $SHARDLOCK_ADMIN_TOKEN,
+    /// else a prompt]
     #[arg(long, value_name = "PATH")]
     pub admin_token_file: Option<PathBuf>,
+
+    /// Revoke even this machine's own client (locks this config out)
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

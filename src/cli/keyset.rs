@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use super::args::{KeysetCommand, KeysetCreateArgs, KeysetRevokeArgs};
 use super::progress::Terminal;
 use super::settings::{Settings, UsageError};
-use shardlock::client::admin::{check_servers, CreateKeyset, DealTarget};
+use shardlock::client::admin::{check_revocable, check_servers, CreateKeyset, DealTarget};
 use shardlock::encoding::{hex, parse_fingerprint};
 use shardlock::protocol::Token;
 
@@ -25,6 +25,10 @@ pub fn run(settings: &Settings, command: &KeysetCommand) -> Result<()> {
         KeysetCommand::Reshare(args) => super::lifecycle::reshare(settings, args),
         KeysetCommand::List => list(settings),
         KeysetCommand::RevokeClient(args) => revoke_client(settings, args),
+        KeysetCommand::AddClient(args) => super::machines::add_client(settings, args),
+        KeysetCommand::Export(args) => super::machines::export(settings, args),
+        KeysetCommand::Import(args) => super::machines::import(settings, args),
+        KeysetCommand::Clients(args) => super::machines::clients(settings, args),
     }
 }
 
@@ -37,12 +41,17 @@ fn revoke_client(settings: &Settings, args: &KeysetRevokeArgs) -> Result<()> {
     let entry = config
         .entry(&name)
         .with_context(|| format!("keyset {name:?} is not in the config"))?;
+    // Before any credential is asked for.
+    check_revocable(entry, &name, &args.client, args.force)?;
     let urls: Vec<String> = entry.servers().iter().map(|s| s.url.clone()).collect();
     let tokens = admin_tokens(args.admin_token_file.as_deref(), &urls)?;
-    let revocation =
-        settings
-            .session
-            .revoke_client(&name, &args.client, tokens, &Terminal::plain(settings))?;
+    let revocation = settings.session.revoke_client(
+        &name,
+        &args.client,
+        tokens,
+        args.force,
+        &Terminal::plain(settings),
+    )?;
     for failure in &revocation.failures {
         super::settings::warn(format_args!("not revoked at {failure}"));
     }
@@ -60,7 +69,7 @@ fn list(settings: &Settings) -> Result<()> {
         if let Some(entry) = config.entry(name) {
             let public = entry.public();
             outln!(
-                "{}{}  {}-of-{}  epoch {}  {}",
+                "{}{}  {}-of-{}  epoch {}  {}  client {}{}",
                 name,
                 if Some(name) == default {
                     " (default)"
@@ -70,7 +79,13 @@ fn list(settings: &Settings) -> Result<()> {
                 public.threshold(),
                 public.shares().len(),
                 public.epoch(),
-                hex(public.id())
+                hex(public.id()),
+                entry.client().unwrap_or("(not recorded)"),
+                if entry.can_decrypt() {
+                    ""
+                } else {
+                    "  (encrypt only)"
+                }
             );
         }
     }

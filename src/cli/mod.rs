@@ -26,6 +26,7 @@ pub mod generate_docs;
 mod inspect;
 mod keyset;
 mod lifecycle;
+mod machines;
 mod progress;
 mod server;
 mod settings;

@@ -90,6 +90,20 @@ pub fn check_servers(threshold: u16, urls: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Refuses to revoke this machine's own client of a keyset unless `force`:
+/// it would lock this config out of every file of the keyset.
+pub fn check_revocable(entry: &KeysetEntry, keyset: &str, client: &str, force: bool) -> Result<()> {
+    if entry.client() == Some(client) && !force {
+        return Err(Error::Usage(format!(
+            "{client} is this machine's own client for keyset {keyset}: revoking it locks this \
+             config out of every file of the keyset. To regain access you would need another \
+             machine's config, or `shardlock keyset add-client {keyset} NEW --out FILE` with \
+             the admin tokens. Add --force to revoke it anyway"
+        )));
+    }
+    Ok(())
+}
+
 impl Session {
     /// Deals a new keyset over the given servers and records it in the
     /// config (created if missing). Nothing is saved unless every server
@@ -126,7 +140,7 @@ impl Session {
             reporter,
         )?;
         let id = *entry.public().id();
-        config.add_keyset(&request.name, entry)?;
+        config.add_keyset(&request.name, entry.with_client(Some(client_name)))?;
         if request.make_default || config.default_keyset().is_none() {
             config.set_default_keyset(Some(&request.name))?;
         }
@@ -158,12 +172,14 @@ impl Session {
         keyset: &str,
         client: &str,
         admin_tokens: Vec<Token>,
+        force: bool,
         reporter: &dyn Reporter,
     ) -> Result<Revocation> {
         let entry = self
             .config()?
             .entry(keyset)
             .ok_or_else(|| Error::Usage(format!("keyset {keyset:?} is not in the config")))?;
+        check_revocable(entry, keyset, client, force)?;
         let mut revoked = 0;
         let mut failures = Vec::new();
         for (server, token) in entry.servers().iter().zip(admin_tokens) {

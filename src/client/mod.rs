@@ -18,6 +18,7 @@ pub mod http;
 pub mod inspect;
 mod io;
 pub mod lifecycle;
+pub mod machines;
 mod report;
 pub mod status;
 pub mod tree;

@@ -23,12 +23,30 @@ pub(crate) fn keyset_for(config: &Config, header: &SealedHeader) -> Result<Resol
             .any(|name| config.entry(name).is_some_and(|e| e.public().id() == id))
     };
     match ids.iter().find(|id| configured(id)) {
-        Some(id) => Ok(config.keyset_by_id(id)?),
+        Some(id) => {
+            // A public export holds no client token: fail before any
+            // output or server is touched (issue #9).
+            if let Some(name) = config.keyset_names().into_iter().find(|n| {
+                config
+                    .entry(n)
+                    .is_some_and(|e| e.public().id() == id && !e.can_decrypt())
+            }) {
+                return Err(Error::Usage(format!(
+                    "keyset {name} in {} can only encrypt: it holds no client token (a public \
+                     export); decrypt on a machine with a client of its own (`shardlock keyset \
+                     add-client`)",
+                    config
+                        .path()
+                        .map_or_else(|| "the config".to_string(), |p| p.display().to_string())
+                )));
+            }
+            Ok(config.keyset_by_id(id)?)
+        }
         None => {
             let wanted: Vec<String> = ids.iter().map(|id| hex(id)).collect();
             Err(Error::Failed(format!(
                 "the file was encrypted for keyset {}, which is not in your config; \
-                 add it (shardlock keyset create) or point --config at the right file",
+                 add it (`shardlock keyset import FILE`) or point --config at the right file",
                 wanted.join(" or ")
             )))
         }

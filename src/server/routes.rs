@@ -711,6 +711,7 @@ fn client_info(record: &ClientRecord) -> ClientInfo {
         name: record.name.clone(),
         keysets: record.keysets.clone(),
         revoked: record.revoked,
+        created: Some(record.created.clone()),
     }
 }
 

@@ -19,25 +19,25 @@ use shardlock::protocol::Token;
 use shardlock::server::State;
 
 /// A freshly initialised server holding nothing yet.
-struct Bare {
-    dir: PathBuf,
-    fingerprint: [u8; 32],
-    admin_token: Token,
-    state: Arc<State>,
-    running: Running,
+pub(crate) struct Bare {
+    pub(crate) dir: PathBuf,
+    pub(crate) fingerprint: [u8; 32],
+    pub(crate) admin_token: Token,
+    pub(crate) state: Arc<State>,
+    pub(crate) running: Running,
 }
 
 impl Bare {
-    fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.running.url
     }
 
     /// `URL#sha256:HEX`, as `--server` takes it.
-    fn arg(&self) -> String {
+    pub(crate) fn arg(&self) -> String {
         format!("{}#{}", self.url(), format_fingerprint(&self.fingerprint))
     }
 
-    fn admin(&self) -> AdminClient {
+    pub(crate) fn admin(&self) -> AdminClient {
         AdminClient::new(
             self.url(),
             Some(self.fingerprint),
@@ -48,14 +48,14 @@ impl Bare {
     }
 }
 
-struct Fleet {
-    rt: tokio::runtime::Runtime,
-    tmp: tempfile::TempDir,
-    nodes: Vec<Bare>,
+pub(crate) struct Fleet {
+    pub(crate) rt: tokio::runtime::Runtime,
+    pub(crate) tmp: tempfile::TempDir,
+    pub(crate) nodes: Vec<Bare>,
 }
 
 impl Fleet {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         let mut fleet = Self {
             rt: runtime(),
             tmp: tempfile::tempdir().expect("tempdir"),
@@ -68,7 +68,7 @@ impl Fleet {
     }
 
     /// Starts one more empty server; returns its index.
-    fn add(&mut self) -> usize {
+    pub(crate) fn add(&mut self) -> usize {
         let dir = self
             .tmp
             .path()
@@ -85,13 +85,13 @@ impl Fleet {
         self.nodes.len() - 1
     }
 
-    fn stop(&mut self, i: usize) {
+    pub(crate) fn stop(&mut self, i: usize) {
         let rt = &self.rt;
         self.nodes[i].running.stop(rt);
     }
 
     /// Starts a stopped server again from its directory, on its old port.
-    fn restart(&mut self, i: usize) {
+    pub(crate) fn restart(&mut self, i: usize) {
         let node = &mut self.nodes[i];
         let state = Arc::new(State::load(&node.dir).expect("reload"));
         let addr = node.url().trim_start_matches("https://").to_string();
@@ -99,12 +99,12 @@ impl Fleet {
         node.state = state;
     }
 
-    fn config(&self) -> PathBuf {
+    pub(crate) fn config(&self) -> PathBuf {
         self.tmp.path().join("client/config.toml")
     }
 
     /// An admin token file naming every server, old and new.
-    fn tokens(&self) -> PathBuf {
+    pub(crate) fn tokens(&self) -> PathBuf {
         let path = self.tmp.path().join("admin-tokens");
         let mut text = String::from("# URL TOKEN\n");
         for node in &self.nodes {
@@ -114,14 +114,14 @@ impl Fleet {
         path
     }
 
-    fn shardlock(&self, args: &[&str]) -> Out {
+    pub(crate) fn shardlock(&self, args: &[&str]) -> Out {
         let config = self.config();
         let mut all = vec!["--config", config.to_str().expect("utf-8")];
         all.extend_from_slice(args);
         cli::run(all)
     }
 
-    fn keyset(&self, op: &str, name: &str, extra: &[&str]) -> Out {
+    pub(crate) fn keyset(&self, op: &str, name: &str, extra: &[&str]) -> Out {
         let tokens = self.tokens();
         let mut args = vec![
             "keyset",
@@ -134,11 +134,11 @@ impl Fleet {
         self.shardlock(&args)
     }
 
-    fn servers(&self, indices: &[usize]) -> Vec<String> {
+    pub(crate) fn servers(&self, indices: &[usize]) -> Vec<String> {
         indices.iter().map(|&i| self.nodes[i].arg()).collect()
     }
 
-    fn encrypt(&self, name: &str, data: &[u8]) -> PathBuf {
+    pub(crate) fn encrypt(&self, name: &str, data: &[u8]) -> PathBuf {
         let plain = self.tmp.path().join(format!("{name}.txt"));
         std::fs::write(&plain, data).expect("plaintext");
         let sealed = self.tmp.path().join(format!("{name}.slock"));
@@ -152,7 +152,7 @@ impl Fleet {
         sealed
     }
 
-    fn decrypt(&self, sealed: &Path) -> Out {
+    pub(crate) fn decrypt(&self, sealed: &Path) -> Out {
         let out = sealed.with_extension("restored");
         let _ = std::fs::remove_file(&out);
         let result = self.shardlock(&[
@@ -167,7 +167,7 @@ impl Fleet {
         result
     }
 
-    fn loaded(&self) -> Config {
+    pub(crate) fn loaded(&self) -> Config {
         Config::load(&self.config()).expect("config loads")
     }
 }
@@ -463,7 +463,7 @@ fn crashing(fleet: &Fleet, op: &str, step: &str, extra: &[&str]) -> Out {
     cli::exec(cmd, None)
 }
 
-fn created(n: usize, t: &str) -> Fleet {
+pub(crate) fn created(n: usize, t: &str) -> Fleet {
     let fleet = Fleet::new(n);
     let servers = fleet.servers(&(0..n).collect::<Vec<_>>());
     let mut args = vec!["-t", t];

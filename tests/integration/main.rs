@@ -5,6 +5,7 @@ mod cli;
 mod docs;
 mod lifecycle;
 mod limits;
+mod machines;
 mod network;
 mod replicas;
 mod sealing;

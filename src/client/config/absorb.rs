@@ -94,12 +94,26 @@ impl Config {
         let public = self.public_keyset(prefix, raw, shares)?;
         // KeysetEntry::new repeats checks made above, for entries built in
         // code; should one fail here, its field is relative to the keyset.
-        KeysetEntry::new(public, servers).map_err(|e| match e {
-            ConfigError::Invalid { field, message, .. } => {
-                self.invalid(&format!("{prefix}.{field}"), message)
+        let client = match raw.client.as_ref() {
+            None => None,
+            Some(name) if crate::protocol::valid_client_name(name.get_ref()) => {
+                Some(name.get_ref().clone())
             }
-            other => other,
-        })
+            Some(_) => {
+                return Err(self.invalid(
+                    &format!("{prefix}.client"),
+                    "expected a client name: 1 to 64 of A-Z a-z 0-9 . _ -".into(),
+                ))
+            }
+        };
+        KeysetEntry::new(public, servers)
+            .map(|entry| entry.with_client(client))
+            .map_err(|e| match e {
+                ConfigError::Invalid { field, message, .. } => {
+                    self.invalid(&format!("{prefix}.{field}"), message)
+                }
+                other => other,
+            })
     }
 
     /// The keyset's servers in file order, each with the public share it

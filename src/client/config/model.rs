@@ -49,6 +49,9 @@ pub struct ServerEntry {
 pub struct KeysetEntry {
     public: PublicKeyset,
     servers: Vec<ServerEntry>,
+    /// The name this machine's client has at the servers (`client =`),
+    /// when known: `keyset create` and `add-client` write it.
+    client: Option<String>,
 }
 
 impl KeysetEntry {
@@ -113,7 +116,47 @@ impl KeysetEntry {
                 ),
             ));
         }
-        Ok(Self { public, servers })
+        Ok(Self {
+            public,
+            servers,
+            client: None,
+        })
+    }
+
+    /// The same entry with this machine's client name recorded.
+    pub fn with_client(mut self, name: Option<String>) -> Self {
+        self.client = name;
+        self
+    }
+
+    /// This machine's client name at the servers, if recorded.
+    pub fn client(&self) -> Option<&str> {
+        self.client.as_deref()
+    }
+
+    /// Whether any server has a client token here: without one (a public
+    /// export) the keyset can only encrypt.
+    pub fn can_decrypt(&self) -> bool {
+        self.servers
+            .iter()
+            .any(|s| !matches!(s.token, TokenSource::None))
+    }
+
+    /// The public keyset (for an encrypt-only export): the same servers,
+    /// pins and identities, no tokens, no client name.
+    pub fn public_only(&self) -> Self {
+        Self {
+            public: self.public.clone(),
+            servers: self
+                .servers
+                .iter()
+                .map(|s| ServerEntry {
+                    token: TokenSource::None,
+                    ..s.clone()
+                })
+                .collect(),
+            client: None,
+        }
     }
 
     /// The keyset's public part.

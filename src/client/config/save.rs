@@ -32,13 +32,20 @@ impl Config {
     /// creating the parent directory (mode 0700) if needed.
     pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
         let text = self.to_toml()?;
-        write_atomic(path, text.as_bytes())
+        write_atomic(path, text.as_bytes(), Replace::Allow)
+    }
+
+    /// Like [`Config::save`], but refuses to replace an existing file
+    /// (a config written for another machine: `add-client`, `export`).
+    pub fn save_new(&self, path: &Path) -> Result<(), ConfigError> {
+        let text = self.to_toml()?;
+        write_atomic(path, text.as_bytes(), Replace::Refuse)
     }
 }
 
 /// Writes `bytes` to `path` durably with mode 0600 (see
 /// [`crate::durable`]), creating the parent directory (mode 0700) first.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
+fn write_atomic(path: &Path, bytes: &[u8], replace: Replace) -> Result<(), ConfigError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -48,7 +55,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
         action: "create directory",
         source,
     })?;
-    durable::write_file(path, bytes, Replace::Allow).map_err(|source| ConfigError::Io {
+    durable::write_file(path, bytes, replace).map_err(|source| ConfigError::Io {
         path: path.to_path_buf(),
         action: "write",
         source,

@@ -49,6 +49,8 @@ pub(super) struct FileKeyset {
     pub(super) id: Spanned<String>,
     #[serde(default)]
     pub(super) epoch: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub(super) client: Option<Spanned<String>>,
     pub(super) threshold: Spanned<u16>,
     pub(super) group_key: Spanned<String>,
     #[serde(default)]
@@ -111,6 +113,9 @@ impl FileConfig {
             if let Some(epoch) = &keyset.epoch {
                 spans.push((format!("{prefix}.epoch"), epoch.span()));
             }
+            if let Some(client) = &keyset.client {
+                spans.push((format!("{prefix}.client"), client.span()));
+            }
             spans.push((format!("{prefix}.group_key"), keyset.group_key.span()));
             for (i, server) in keyset.servers.iter().enumerate() {
                 let optional = [
@@ -170,6 +175,8 @@ struct WrittenKeyset<'a> {
     id: String,
     #[serde(skip_serializing_if = "is_zero")]
     epoch: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<&'a str>,
     threshold: u16,
     group_key: String,
     servers: Vec<WrittenServer<'a>>,
@@ -257,6 +264,7 @@ impl<'a> WrittenKeyset<'a> {
         Ok(Self {
             id: hex(public.id()),
             epoch: public.epoch(),
+            client: entry.client(),
             threshold: public.threshold(),
             group_key: b64_element(public.group_key()),
             servers,

@@ -75,14 +75,7 @@ pub(super) fn path_keyset_id(keyset_id_hex: &str) -> Result<String, HttpError> {
 
 /// A client name safe to put in a path (`[A-Za-z0-9._-]{1,64}`).
 pub(super) fn path_client_name(name: &str) -> Result<&str, HttpError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name != "."
-        && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
+    if crate::protocol::valid_client_name(name) {
         Ok(name)
     } else {
         Err(HttpError::InvalidArgument(

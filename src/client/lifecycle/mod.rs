@@ -955,7 +955,13 @@ impl Session {
                 token,
             });
         }
-        let entry = KeysetEntry::new(keyset.clone(), servers)?;
+        let client = match plan.operation {
+            Operation::Create => Some(journal.client_name.clone()),
+            _ => config
+                .entry(&journal.keyset)
+                .and_then(|e| e.client().map(str::to_string)),
+        };
+        let entry = KeysetEntry::new(keyset.clone(), servers)?.with_client(client);
         config.replace_keyset(&journal.keyset, entry)?;
         if journal.make_default || config.default_keyset().is_none() {
             config.set_default_keyset(Some(&journal.keyset))?;

@@ -9,26 +9,13 @@ use crate::protocol::{b64_element, KeyInfo};
 use crate::threshold::kem::PublicKeyset;
 use crate::threshold::shamir::SecretShare;
 
-/// Longest client name (`[A-Za-z0-9._-]{1,64}`).
-const MAX_NAME_LEN: usize = 64;
-
 /// Normalises a keyset id from a URL or request: 64 hex digits, returned
 /// lower-case; `None` if malformed.
 pub(crate) fn normalize_keyset_id(text: &str) -> Option<String> {
     parse_hex32(text).map(|bytes| hex(&bytes))
 }
 
-/// Whether `name` is a valid client name: `[A-Za-z0-9._-]{1,64}`, and not
-/// `.` or `..` (names appear in URL paths).
-pub(crate) fn valid_client_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
-        && name != "."
-        && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
+pub(crate) use crate::protocol::valid_client_name;
 
 /// An installed share with the public keyset it belongs to.
 ///

@@ -1,0 +1,165 @@
+//! `shardlock keyset add-client|export|import|clients`: another machine's
+//! config, encrypt-only exports and their import, and every client of a
+//! keyset at every server, printed ([`shardlock::client::machines`]).
+
+use anyhow::{Context, Result};
+
+use super::args::{KeysetAddClientArgs, KeysetClientsArgs, KeysetExportArgs, KeysetImportArgs};
+use super::keyset::admin_tokens;
+use super::progress::Terminal;
+use super::settings::{Settings, UsageError};
+use shardlock::client::machines::AddClient;
+
+/// `keyset add-client KEYSET NAME --out FILE`.
+pub fn add_client(settings: &Settings, args: &KeysetAddClientArgs) -> Result<()> {
+    let config = settings.session.config()?;
+    let entry = config
+        .entry(&args.keyset)
+        .with_context(|| format!("keyset {:?} is not in the config", args.keyset))?;
+    if args.out.exists() {
+        return Err(UsageError::new(format!(
+            "{} exists; choose a new file for the new machine's config",
+            args.out.display()
+        ))
+        .into());
+    }
+    let urls: Vec<String> = entry.servers().iter().map(|s| s.url.clone()).collect();
+    let tokens = admin_tokens(args.admin_token_file.as_deref(), &urls)?;
+    let added = settings.session.add_client(
+        &AddClient {
+            keyset: args.keyset.clone(),
+            name: args.name.clone(),
+            out: args.out.clone(),
+            admin_tokens: tokens,
+            min: args.min,
+        },
+        &Terminal::plain(settings),
+    )?;
+    for failure in &added.failures {
+        super::settings::warn(format_args!("no token from {failure}"));
+    }
+    settings.note(format_args!(
+        "client {} created at {} of {} servers; its config is {} (mode 0600): copy it to the \
+         new machine and use it with --config or SHARDLOCK_CONFIG",
+        args.name,
+        added.created,
+        added.servers,
+        args.out.display()
+    ));
+    Ok(())
+}
+
+/// `keyset export KEYSET --public --out FILE`.
+pub fn export(settings: &Settings, args: &KeysetExportArgs) -> Result<()> {
+    if !args.public {
+        return Err(UsageError::new(
+            "only public exports exist: add --public (tokens never leave this machine; \
+             `keyset add-client` makes a config that decrypts)",
+        )
+        .into());
+    }
+    settings.session.export_public(&args.keyset, &args.out)?;
+    settings.note(format_args!(
+        "keyset {} exported to {}: it encrypts offline and cannot decrypt",
+        args.keyset,
+        args.out.display()
+    ));
+    Ok(())
+}
+
+/// `keyset import FILE`.
+pub fn import(settings: &Settings, args: &KeysetImportArgs) -> Result<()> {
+    let names = settings.session.import_keysets(&args.file)?;
+    settings.note(format_args!(
+        "imported keyset{} {} into {}",
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        settings.session.config_path()?.display()
+    ));
+    Ok(())
+}
+
+/// `keyset clients [-k KEYSET]`.
+pub fn clients(settings: &Settings, args: &KeysetClientsArgs) -> Result<()> {
+    let config = settings.session.config()?;
+    let name = config.select(args.keyset.as_deref())?.to_string();
+    let entry = config
+        .entry(&name)
+        .with_context(|| format!("keyset {name:?} is not in the config"))?;
+    let urls: Vec<String> = entry.servers().iter().map(|s| s.url.clone()).collect();
+    let tokens = admin_tokens(args.admin_token_file.as_deref(), &urls)?;
+    let table = settings.session.list_clients(&name, tokens)?;
+    let n = table.servers.len();
+    let needed = n - usize::from(table.threshold) + 1;
+    if args.json {
+        let clients: Vec<serde_json::Value> = table
+            .clients
+            .iter()
+            .map(|row| {
+                serde_json::json!({
+                    "name": row.name,
+                    "this_machine": table.local.as_deref() == Some(row.name.as_str()),
+                    "revoked_at": row.revoked_at(),
+                    "cut_off": row.revoked_at() >= needed,
+                    "servers_disagree": row.disagreement(&table.answered),
+                    "servers": row.at.iter().zip(&table.servers).zip(&table.answered).map(|((c, url), ok)| {
+                        serde_json::json!({
+                            "url": url,
+                            "answered": ok,
+                            "known": c.is_some(),
+                            "revoked": c.as_ref().map(|c| c.revoked),
+                            "keysets": c.as_ref().map(|c| c.keysets.clone()),
+                            "created": c.as_ref().and_then(|c| c.created.clone()),
+                        })
+                    }).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        outln!(
+            "{}",
+            serde_json::json!({
+                "keyset": name,
+                "servers": table.servers,
+                "failures": table.failures,
+                "clients": clients,
+            })
+        );
+    } else {
+        for row in &table.clients {
+            let created = row
+                .at
+                .iter()
+                .flatten()
+                .filter_map(|c| c.created.as_deref())
+                .min()
+                .unwrap_or("-");
+            let known = row.at.iter().filter(|c| c.is_some()).count();
+            let revoked = row.revoked_at();
+            let state = if revoked >= needed {
+                format!("cut off (revoked at {revoked} of {n})")
+            } else if revoked > 0 {
+                format!("revoked at {revoked} of {n}, NOT cut off (needs {needed})")
+            } else {
+                "active".to_string()
+            };
+            outln!(
+                "{}{}  at {known} of {n} servers  {state}  created {created}{}",
+                row.name,
+                if table.local.as_deref() == Some(row.name.as_str()) {
+                    " (this machine)"
+                } else {
+                    ""
+                },
+                if row.disagreement(&table.answered) {
+                    "  SERVERS DISAGREE"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    for failure in &table.failures {
+        super::settings::warn(format_args!("not asked: {failure}"));
+    }
+    Ok(())
+}
