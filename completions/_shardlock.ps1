@@ -72,6 +72,8 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
         'shardlock;decrypt' {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the plaintext; "-" or nothing writes stdout. With -r, the destination directory (required); nothing is ever written outside it')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the plaintext; "-" or nothing writes stdout. With -r, the destination directory (required); nothing is ever written outside it')
+            [CompletionResult]::new('--recovery-key', '--recovery-key', [CompletionResultType]::ParameterName, 'Open with this offline recovery key (a key file or paper key) instead of the servers; no config or server needed')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'File holding the recovery key''s passphrase [default: $SHARDLOCK_RECOVERY_PASSPHRASE, else a prompt]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
@@ -140,6 +142,7 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write an encrypt-only config for a keyset (no tokens)')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Merge the keysets of another config file (e.g. an export) into this one')
             [CompletionResult]::new('clients', 'clients', [CompletionResultType]::ParameterValue, 'List every client of a keyset at every server')
+            [CompletionResult]::new('recovery-key', 'recovery-key', [CompletionResultType]::ParameterValue, 'Make an offline break-glass recovery key for a keyset: files encrypted from now on also open with it, with every server gone')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -314,6 +317,23 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'shardlock;keyset;recovery-key' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Where to write the key, protected by a passphrase (mode 0600; never replaced). Keep it offline')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'File holding the passphrase that protects the key [default: $SHARDLOCK_RECOVERY_PASSPHRASE, else a prompt]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config''s network.connect_timeout, else 2s]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of one request to a key-share server, e.g. 10s [default: the config''s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this')
+            [CompletionResult]::new('--paper', '--paper', [CompletionResultType]::ParameterName, 'Print the key once on stdout instead (a paper key, unprotected)')
+            [CompletionResult]::new('--replace', '--replace', [CompletionResultType]::ParameterName, 'Replace the keyset''s current recovery key (files made before keep needing the old one)')
+            [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'shardlock;keyset;help' {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a new t-of-n keyset on running servers by distributed key generation (nobody ever holds the key) and add it to the config')
             [CompletionResult]::new('refresh', 'refresh', [CompletionResultType]::ParameterValue, 'Give every server a new share of the same key (old shares become useless; files are untouched)')
@@ -325,6 +345,7 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write an encrypt-only config for a keyset (no tokens)')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Merge the keysets of another config file (e.g. an export) into this one')
             [CompletionResult]::new('clients', 'clients', [CompletionResultType]::ParameterValue, 'List every client of a keyset at every server')
+            [CompletionResult]::new('recovery-key', 'recovery-key', [CompletionResultType]::ParameterValue, 'Make an offline break-glass recovery key for a keyset: files encrypted from now on also open with it, with every server gone')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -356,6 +377,9 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             break
         }
         'shardlock;keyset;help;clients' {
+            break
+        }
+        'shardlock;keyset;help;recovery-key' {
             break
         }
         'shardlock;keyset;help;help' {
@@ -625,6 +649,7 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write an encrypt-only config for a keyset (no tokens)')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Merge the keysets of another config file (e.g. an export) into this one')
             [CompletionResult]::new('clients', 'clients', [CompletionResultType]::ParameterValue, 'List every client of a keyset at every server')
+            [CompletionResult]::new('recovery-key', 'recovery-key', [CompletionResultType]::ParameterValue, 'Make an offline break-glass recovery key for a keyset: files encrypted from now on also open with it, with every server gone')
             break
         }
         'shardlock;help;keyset;create' {
@@ -655,6 +680,9 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             break
         }
         'shardlock;help;keyset;clients' {
+            break
+        }
+        'shardlock;help;keyset;recovery-key' {
             break
         }
         'shardlock;help;server' {

@@ -94,6 +94,9 @@ _shardlock() {
             shardlock__subcmd__help__subcmd__keyset,list)
                 cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__list"
                 ;;
+            shardlock__subcmd__help__subcmd__keyset,recovery-key)
+                cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__recovery__subcmd__key"
+                ;;
             shardlock__subcmd__help__subcmd__keyset,refresh)
                 cmd="shardlock__subcmd__help__subcmd__keyset__subcmd__refresh"
                 ;;
@@ -148,6 +151,9 @@ _shardlock() {
             shardlock__subcmd__keyset,list)
                 cmd="shardlock__subcmd__keyset__subcmd__list"
                 ;;
+            shardlock__subcmd__keyset,recovery-key)
+                cmd="shardlock__subcmd__keyset__subcmd__recovery__subcmd__key"
+                ;;
             shardlock__subcmd__keyset,refresh)
                 cmd="shardlock__subcmd__keyset__subcmd__refresh"
                 ;;
@@ -180,6 +186,9 @@ _shardlock() {
                 ;;
             shardlock__subcmd__keyset__subcmd__help,list)
                 cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__list"
+                ;;
+            shardlock__subcmd__keyset__subcmd__help,recovery-key)
+                cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__recovery__subcmd__key"
                 ;;
             shardlock__subcmd__keyset__subcmd__help,refresh)
                 cmd="shardlock__subcmd__keyset__subcmd__help__subcmd__refresh"
@@ -291,7 +300,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__decrypt)
-            opts="-o -f -r -q -j -h --output --force --recursive --skip-unchanged --json --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
+            opts="-o -f -r -q -j -h --output --force --recovery-key --passphrase-file --recursive --skip-unchanged --json --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -302,6 +311,14 @@ _shardlock() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --recovery-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -617,7 +634,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__help__subcmd__keyset)
-            opts="create refresh repair reshare list revoke-client add-client export import clients"
+            opts="create refresh repair reshare list revoke-client add-client export import clients recovery-key"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -701,6 +718,20 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__help__subcmd__keyset__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__help__subcmd__keyset__subcmd__recovery__subcmd__key)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -931,7 +962,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__keyset)
-            opts="-q -j -h --config --allow-http --quiet --jobs --connect-timeout --timeout --help create refresh repair reshare list revoke-client add-client export import clients help"
+            opts="-q -j -h --config --allow-http --quiet --jobs --connect-timeout --timeout --help create refresh repair reshare list revoke-client add-client export import clients recovery-key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1153,7 +1184,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__keyset__subcmd__help)
-            opts="create refresh repair reshare list revoke-client add-client export import clients help"
+            opts="create refresh repair reshare list revoke-client add-client export import clients recovery-key help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1264,6 +1295,20 @@ _shardlock() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        shardlock__subcmd__keyset__subcmd__help__subcmd__recovery__subcmd__key)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         shardlock__subcmd__keyset__subcmd__help__subcmd__refresh)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1361,6 +1406,48 @@ _shardlock() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__keyset__subcmd__recovery__subcmd__key)
+            opts="-q -j -h --out --paper --passphrase-file --replace --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

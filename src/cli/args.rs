@@ -150,6 +150,16 @@ pub struct DecryptArgs {
     #[arg(short, long)]
     pub force: bool,
 
+    /// Open with this offline recovery key (a key file or paper key)
+    /// instead of the servers; no config or server needed
+    #[arg(long, value_name = "FILE")]
+    pub recovery_key: Option<PathBuf>,
+
+    /// File holding the recovery key's passphrase
+    /// [default: $SHARDLOCK_RECOVERY_PASSPHRASE, else a prompt]
+    #[arg(long, value_name = "PATH", requires = "recovery_key")]
+    pub passphrase_file: Option<PathBuf>,
+
     #[command(flatten)]
     pub tree: TreeArgs,
 }
@@ -198,6 +208,35 @@ pub enum KeysetCommand {
     Import(KeysetImportArgs),
     /// List every client of a keyset at every server
     Clients(KeysetClientsArgs),
+    /// Make an offline break-glass recovery key for a keyset: files
+    /// encrypted from now on also open with it, with every server gone
+    RecoveryKey(KeysetRecoveryKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeysetRecoveryKeyArgs {
+    /// Keyset in this config
+    #[arg(value_name = "KEYSET")]
+    pub keyset: String,
+
+    /// Where to write the key, protected by a passphrase (mode 0600; never
+    /// replaced). Keep it offline
+    #[arg(long, value_name = "FILE", required_unless_present = "paper")]
+    pub out: Option<PathBuf>,
+
+    /// Print the key once on stdout instead (a paper key, unprotected)
+    #[arg(long, conflicts_with_all = ["out", "passphrase_file"])]
+    pub paper: bool,
+
+    /// File holding the passphrase that protects the key
+    /// [default: $SHARDLOCK_RECOVERY_PASSPHRASE, else a prompt]
+    #[arg(long, value_name = "PATH")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Replace the keyset's current recovery key (files made before keep
+    /// needing the old one)
+    #[arg(long)]
+    pub replace: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,12 +10,20 @@ use shardlock::client::tree::DecryptTree;
 use shardlock::client::DecryptFile;
 
 pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
+    let recovery = match &args.recovery_key {
+        Some(file) => Some(super::machines::open_recovery_key(
+            file,
+            args.passphrase_file.as_deref(),
+        )?),
+        None => None,
+    };
     if args.tree.recursive {
         let request = DecryptTree {
             source: args.input.clone(),
             output: args.output.clone(),
             force: args.force,
             skip_unchanged: args.tree.skip_unchanged,
+            recovery,
         };
         let terminal = Terminal::for_tree(settings, "decrypt", args.tree.json);
         let stop = interrupt_flag();
@@ -27,6 +35,7 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
             input: args.input.clone(),
             output: args.output.clone(),
             force: args.force,
+            recovery,
         },
         &Terminal::plain(settings),
     )?;

@@ -19,6 +19,9 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     for id in &report.keysets {
         outln!("keyset:          {id}");
     }
+    for id in &report.recovery_keys {
+        outln!("recovery key:    {id}");
+    }
     outln!("header:          {} bytes", report.header_bytes);
     outln!("file:            {} bytes", report.file_bytes);
     match (report.plaintext_bytes, report.chunks) {

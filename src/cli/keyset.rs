@@ -29,6 +29,7 @@ pub fn run(settings: &Settings, command: &KeysetCommand) -> Result<()> {
         KeysetCommand::Export(args) => super::machines::export(settings, args),
         KeysetCommand::Import(args) => super::machines::import(settings, args),
         KeysetCommand::Clients(args) => super::machines::clients(settings, args),
+        KeysetCommand::RecoveryKey(args) => super::machines::recovery_key(settings, args),
     }
 }
 

@@ -4,11 +4,139 @@
 
 use anyhow::{Context, Result};
 
-use super::args::{KeysetAddClientArgs, KeysetClientsArgs, KeysetExportArgs, KeysetImportArgs};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::args::{
+    KeysetAddClientArgs, KeysetClientsArgs, KeysetExportArgs, KeysetImportArgs,
+    KeysetRecoveryKeyArgs,
+};
 use super::keyset::admin_tokens;
 use super::progress::Terminal;
 use super::settings::{Settings, UsageError};
-use shardlock::client::machines::AddClient;
+use shardlock::client::machines::{check_recovery_replace, AddClient};
+use shardlock::encoding::hex;
+use shardlock::envelope::recovery::RecoverySecret;
+use zeroize::Zeroizing;
+
+/// Environment variable with the recovery key's passphrase.
+pub const RECOVERY_PASSPHRASE_ENV: &str = "SHARDLOCK_RECOVERY_PASSPHRASE";
+/// Shortest passphrase accepted for a new recovery key.
+const MIN_PASSPHRASE_LEN: usize = 12;
+
+/// The recovery key's passphrase: from a file, the environment, or a
+/// prompt (twice when `confirm`, for a new key).
+fn recovery_passphrase(file: Option<&Path>, confirm: bool) -> Result<Zeroizing<String>> {
+    if let Some(path) = file {
+        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+            UsageError::new(format!(
+                "cannot read the passphrase file {}: {}",
+                path.display(),
+                shardlock::client::one_line(&e)
+            ))
+        })?);
+        return Ok(Zeroizing::new(
+            text.trim_end_matches(['\n', '\r']).to_string(),
+        ));
+    }
+    if let Ok(text) = std::env::var(RECOVERY_PASSPHRASE_ENV) {
+        if !text.is_empty() {
+            return Ok(Zeroizing::new(text));
+        }
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(UsageError::new(format!(
+            "no passphrase for the recovery key: use --passphrase-file or set \
+             {RECOVERY_PASSPHRASE_ENV} (no terminal to prompt on)"
+        ))
+        .into());
+    }
+    let first = Zeroizing::new(
+        rpassword::prompt_password("recovery key passphrase: ")
+            .context("cannot read the passphrase")?,
+    );
+    if confirm {
+        let again = Zeroizing::new(
+            rpassword::prompt_password("again: ").context("cannot read the passphrase")?,
+        );
+        if *again != *first {
+            return Err(UsageError::new("the two passphrases differ").into());
+        }
+    }
+    Ok(first)
+}
+
+/// `keyset recovery-key KEYSET --out FILE | --paper`.
+pub fn recovery_key(settings: &Settings, args: &KeysetRecoveryKeyArgs) -> Result<()> {
+    let config = settings.session.config()?;
+    let entry = config
+        .entry(&args.keyset)
+        .with_context(|| format!("keyset {:?} is not in the config", args.keyset))?;
+    // Before asking for a passphrase.
+    check_recovery_replace(entry, &args.keyset, args.replace)?;
+    let secret = RecoverySecret::generate(&mut rand::rngs::OsRng);
+    let public = secret.public();
+    match &args.out {
+        Some(out) => {
+            if out.exists() {
+                return Err(UsageError::new(format!(
+                    "{} exists; choose a new file for the recovery key",
+                    out.display()
+                ))
+                .into());
+            }
+            let passphrase = recovery_passphrase(args.passphrase_file.as_deref(), true)?;
+            if passphrase.chars().count() < MIN_PASSPHRASE_LEN {
+                return Err(UsageError::new(format!(
+                    "the passphrase is shorter than {MIN_PASSPHRASE_LEN} characters"
+                ))
+                .into());
+            }
+            let text = secret.to_file(&passphrase);
+            shardlock::client::write_new_private(out, text.as_bytes())?;
+        }
+        None => {
+            outln!("{}", secret.to_paper().as_str());
+        }
+    }
+    settings
+        .session
+        .set_recovery_key(&args.keyset, public.clone(), args.replace)?;
+    settings.note(format_args!(
+        "keyset {} now has recovery key {}: every file encrypted from now on also opens with \
+         it, with every server gone. Keep it offline{}",
+        args.keyset,
+        hex(&public.id()),
+        match &args.out {
+            Some(out) => format!(" ({})", out.display()),
+            None => " (the paper key above: write it down, it is shown once)".into(),
+        }
+    ));
+    Ok(())
+}
+
+/// The recovery key for `decrypt --recovery-key`.
+pub fn open_recovery_key(
+    file: &Path,
+    passphrase_file: Option<&Path>,
+) -> Result<Arc<RecoverySecret>> {
+    let text = Zeroizing::new(std::fs::read_to_string(file).map_err(|e| {
+        UsageError::new(format!(
+            "cannot read the recovery key {}: {}",
+            file.display(),
+            shardlock::client::one_line(&e)
+        ))
+    })?);
+    let passphrase = if RecoverySecret::is_paper(&text) {
+        None
+    } else {
+        Some(recovery_passphrase(passphrase_file, false)?)
+    };
+    let secret = RecoverySecret::open(&text, passphrase.as_deref().map(String::as_str))
+        .map_err(|e| UsageError::new(format!("{}: {e}", file.display())))?;
+    Ok(Arc::new(secret))
+}
 
 /// `keyset add-client KEYSET NAME --out FILE`.
 pub fn add_client(settings: &Settings, args: &KeysetAddClientArgs) -> Result<()> {

@@ -38,6 +38,9 @@ pub struct DecryptFile {
     pub output: Option<PathBuf>,
     /// Replace an existing output.
     pub force: bool,
+    /// Open the file with this offline recovery key instead of asking
+    /// servers (`decrypt --recovery-key`); no config is needed.
+    pub recovery: Option<std::sync::Arc<crate::envelope::recovery::RecoverySecret>>,
 }
 
 /// What a single-file operation did.
@@ -54,10 +57,10 @@ impl Session {
     pub fn encrypt_file(&self, request: &EncryptFile) -> Result<FileOutcome> {
         let config = self.config()?;
         let name = config.select(request.keyset.as_deref())?.to_string();
-        let keyset = config
+        let recipients = config
             .entry(&name)
             .ok_or_else(|| Error::Usage(format!("keyset {name:?} is not in the config")))?
-            .public();
+            .recipients();
 
         let mut input = Input::open(request.input.as_deref())?;
         // Only a regular file has a name, size and times worth restoring; a
@@ -73,7 +76,7 @@ impl Session {
         let (_, bytes) = envelope::encrypt(
             input.source()?,
             output.writer(),
-            keyset,
+            recipients,
             metadata.as_ref(),
             threads,
             &mut OsRng,
@@ -97,20 +100,32 @@ impl Session {
         // The header first: a foreign or damaged file is reported as such
         // before any configuration problem.
         let header = envelope::read_header(input.reader())?;
-        let keyset = keyset_for(self.config()?, &header)?;
-        let stanza = header.stanza_for(keyset.public.id()).ok_or_else(|| {
-            Error::Failed(format!(
-                "the file has no key stanza for keyset {}",
-                keyset.name
-            ))
-        })?;
-
-        // Check the output first: refusing to overwrite should not cost t
-        // audited evaluations.
-        let mut output = Output::open(request.output.as_deref(), request.force, false)?;
-        let service = self.key_service(&keyset)?;
-        let (dek, faults) = keywrap::unwrap(&keyset.public, &service, stanza, &mut OsRng)?;
-        report_faults(reporter, &faults);
+        let (dek, keyset_name, mut output) = match &request.recovery {
+            // Break-glass: the offline key, no config, no server.
+            Some(secret) => {
+                let dek = secret
+                    .unwrap(header.header.recovery_stanzas())
+                    .map_err(|e| Error::Failed(e.to_string()))?;
+                let output = Output::open(request.output.as_deref(), request.force, false)?;
+                (dek, "(recovery key)".to_string(), output)
+            }
+            None => {
+                let keyset = keyset_for(self.config()?, &header)?;
+                let stanza = header.stanza_for(keyset.public.id()).ok_or_else(|| {
+                    Error::Failed(format!(
+                        "the file has no key stanza for keyset {}",
+                        keyset.name
+                    ))
+                })?;
+                // Check the output first: refusing to overwrite should not
+                // cost t audited evaluations.
+                let output = Output::open(request.output.as_deref(), request.force, false)?;
+                let service = self.key_service(&keyset)?;
+                let (dek, faults) = keywrap::unwrap(&keyset.public, &service, stanza, &mut OsRng)?;
+                report_faults(reporter, &faults);
+                (dek, keyset.name, output)
+            }
+        };
         let metadata = header.metadata(&dek)?;
         let bytes = envelope::decrypt_body(
             &header,
@@ -123,7 +138,7 @@ impl Session {
         output.finish(mode, mtime)?;
         Ok(FileOutcome {
             bytes,
-            keyset: keyset.name,
+            keyset: keyset_name,
         })
     }
 }

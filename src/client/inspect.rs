@@ -30,6 +30,8 @@ pub struct FileReport {
     pub plaintext_bytes: Option<u64>,
     /// Chunks of the body; `None` if the body length is invalid.
     pub chunks: Option<u64>,
+    /// Hex ids of the offline recovery keys that can open the file.
+    pub recovery_keys: Vec<String>,
     /// Whether path, size, mode and mtime are sealed in the header.
     pub metadata: bool,
     /// Types of non-critical stanzas this version ignores.
@@ -84,6 +86,11 @@ pub fn inspect(path: &Path) -> Result<FileReport> {
         file_bytes: total_len,
         plaintext_bytes: body.as_ref().ok().map(|(p, _)| *p),
         chunks: body.as_ref().ok().map(|(_, c)| *c),
+        recovery_keys: header
+            .header
+            .recovery_stanzas()
+            .map(|r| hex(&r.key_id))
+            .collect(),
         metadata: header.header.sealed_metadata().is_some(),
         unknown_stanzas,
         body_valid_length: body.is_ok(),

@@ -14,6 +14,7 @@ use super::http::AdminClient;
 use super::report::Reporter;
 use super::Session;
 use crate::encoding::hex;
+use crate::envelope::recovery::RecoveryPublic;
 use crate::protocol::{valid_client_name, ClientInfo, CreateClientRequest, Token};
 
 /// A client to create for another machine.
@@ -90,6 +91,19 @@ pub struct ClientTable {
     pub local: Option<String>,
     /// The keyset's threshold and server count.
     pub threshold: u16,
+}
+
+/// Refuses to replace a keyset's recovery key unless `replace`: files
+/// made since it was set need it.
+pub fn check_recovery_replace(entry: &KeysetEntry, name: &str, replace: bool) -> Result<()> {
+    match entry.recovery() {
+        Some(old) if !replace => Err(Error::Usage(format!(
+            "keyset {name} already has recovery key {}; files made since it was set need it. \
+             Add --replace to use a new key for files made from now on",
+            hex(&old.id())
+        ))),
+        _ => Ok(()),
+    }
 }
 
 impl Session {
@@ -177,7 +191,8 @@ impl Session {
             )));
         }
         let entry = KeysetEntry::new(entry.public().clone(), servers)?
-            .with_client(Some(request.name.clone()));
+            .with_client(Some(request.name.clone()))
+            .with_recovery(entry.recovery().cloned());
         let mut new = Config::new();
         new.set_network(config.network());
         new.add_keyset(&request.keyset, entry)?;
@@ -284,7 +299,9 @@ impl Session {
                     ServerEntry { token, ..s.clone() }
                 })
                 .collect();
-            let merged = KeysetEntry::new(entry.public().clone(), servers)?.with_client(client);
+            let merged = KeysetEntry::new(entry.public().clone(), servers)?
+                .with_client(client)
+                .with_recovery(entry.recovery().cloned());
             config.replace_keyset(name, merged)?;
             imported.push(name.to_string());
         }
@@ -293,6 +310,28 @@ impl Session {
         }
         config.save(&path)?;
         Ok(imported)
+    }
+
+    /// Sets the recovery key of keyset `name`: from now on every file
+    /// encrypted for it (here, and by configs exported afterwards) gets a
+    /// recovery stanza. Refuses to replace another key unless `replace`.
+    pub fn set_recovery_key(
+        &self,
+        name: &str,
+        public: RecoveryPublic,
+        replace: bool,
+    ) -> Result<Option<RecoveryPublic>> {
+        let path = self.config_path()?;
+        let mut config = Config::load(&path)?;
+        let entry = config
+            .entry(name)
+            .ok_or_else(|| Error::Usage(format!("keyset {name:?} is not in the config")))?
+            .clone();
+        let previous = entry.recovery().cloned();
+        check_recovery_replace(&entry, name, replace)?;
+        config.replace_keyset(name, entry.with_recovery(Some(public)))?;
+        config.save(&path)?;
+        Ok(previous)
     }
 
     /// Every client of every server of a keyset (admin tokens one per

@@ -32,6 +32,17 @@ pub use error::{one_line, Error, Result};
 pub use file::{DecryptFile, EncryptFile, FileOutcome};
 pub use report::{QuietReporter, Reporter};
 
+/// Writes `bytes` to a new private file (mode 0600) durably; never
+/// replaces an existing one (a recovery key file).
+pub fn write_new_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    crate::durable::write_file(path, bytes, crate::durable::Replace::Refuse).map_err(|source| {
+        Error::Io {
+            context: format!("cannot write {}", path.display()),
+            source,
+        }
+    })
+}
+
 use crate::protocol::Token;
 use config::{resolve_path, Config, ResolvedKeyset};
 use http::{HttpKeyService, HttpOptions, RunHealth};

@@ -14,6 +14,7 @@ use rand::{CryptoRng, RngCore};
 
 pub mod keywrap;
 pub mod metadata;
+pub mod recovery;
 
 use crate::format::metadata::FileMetadata;
 use crate::format::{header_len, FormatError, Header, Stanza, ThresholdStanza, PREAMBLE_LEN};
@@ -63,13 +64,13 @@ pub enum EnvelopeError {
 pub fn encrypt<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
     input: Source<'_, R>,
     output: W,
-    keyset: &PublicKeyset,
+    to: Recipients<'_>,
     metadata: Option<&FileMetadata>,
     threads: usize,
     rng: &mut G,
 ) -> Result<(W, u64), EnvelopeError> {
     let dek = DataKey::random(rng);
-    let header = build_header(keyset, &dek, metadata, rng)?;
+    let header = build_header(to, &dek, metadata, rng)?;
     let header_bytes = header.to_bytes()?;
     // Header, salt and commitment, and a small file's only chunk leave in
     // one write; large writes pass straight through.
@@ -108,25 +109,51 @@ pub fn encrypt<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
 /// metadata. Exposed for callers that write bodies themselves (parallel
 /// chunk workers).
 fn build_header<G: RngCore + CryptoRng>(
-    keyset: &PublicKeyset,
+    to: Recipients<'_>,
     dek: &DataKey,
     metadata: Option<&FileMetadata>,
     rng: &mut G,
 ) -> Result<Header, EnvelopeError> {
-    let mut stanzas = vec![Stanza::Threshold(keywrap::wrap(keyset, dek, rng))];
+    let mut stanzas = vec![Stanza::Threshold(keywrap::wrap(to.keyset, dek, rng))];
+    if let Some(recovery) = to.recovery {
+        stanzas.push(Stanza::Recovery(recovery.wrap(dek, rng)));
+    }
     if let Some(meta) = metadata {
         stanzas.push(Stanza::Metadata(metadata::seal(meta, dek)?));
     }
     Ok(Header { stanzas })
 }
 
+/// Whom a new file is for: a keyset, and optionally the keyset's offline
+/// recovery key.
+#[derive(Debug, Clone, Copy)]
+pub struct Recipients<'a> {
+    /// The keyset (always).
+    pub keyset: &'a PublicKeyset,
+    /// Its recovery key, if one is set.
+    pub recovery: Option<&'a recovery::RecoveryPublic>,
+}
+
+impl<'a> From<&'a PublicKeyset> for Recipients<'a> {
+    fn from(keyset: &'a PublicKeyset) -> Self {
+        Self {
+            keyset,
+            recovery: None,
+        }
+    }
+}
+
 /// The exact length of the file [`encrypt`] writes for `plaintext_len`
-/// bytes with this metadata: lets `--skip-unchanged` compare an existing
-/// output against its source without decrypting anything.
-pub fn sealed_len(metadata: Option<&FileMetadata>, plaintext_len: u64) -> u64 {
-    use crate::format::{metadata::MIN_SEALED_LEN, THRESHOLD_STANZA_LEN};
+/// bytes with this metadata (and a recovery stanza if `recovery`): lets
+/// `--skip-unchanged` compare an existing output against its source
+/// without decrypting anything.
+pub fn sealed_len(metadata: Option<&FileMetadata>, recovery: bool, plaintext_len: u64) -> u64 {
+    use crate::format::{metadata::MIN_SEALED_LEN, RECOVERY_STANZA_LEN, THRESHOLD_STANZA_LEN};
     let stanza_header = 3; // type (u8) + body length (u16)
     let mut header = PREAMBLE_LEN + stanza_header + THRESHOLD_STANZA_LEN;
+    if recovery {
+        header += stanza_header + RECOVERY_STANZA_LEN;
+    }
     if let Some(meta) = metadata {
         header += stanza_header + MIN_SEALED_LEN + meta.path.len();
     }
@@ -264,14 +291,43 @@ mod tests {
                 let (file, n) = encrypt(
                     Source::Stream(data.as_slice()),
                     Vec::new(),
-                    &keyset,
+                    (&keyset).into(),
                     m,
                     2,
                     &mut OsRng,
                 )
                 .unwrap();
                 assert_eq!(n, len as u64);
-                assert_eq!(file.len() as u64, sealed_len(m, len as u64));
+                assert_eq!(file.len() as u64, sealed_len(m, false, len as u64));
+                // With a recovery stanza the length still matches, and the
+                // recovery key opens the file.
+                let secret = recovery::RecoverySecret::generate(&mut OsRng);
+                let public = secret.public();
+                let (with, _) = encrypt(
+                    Source::Stream(data.as_slice()),
+                    Vec::new(),
+                    Recipients {
+                        keyset: &keyset,
+                        recovery: Some(&public),
+                    },
+                    m,
+                    2,
+                    &mut OsRng,
+                )
+                .unwrap();
+                assert_eq!(with.len() as u64, sealed_len(m, true, len as u64));
+                let header = read_header(&mut with.as_slice()).unwrap();
+                let dek = secret.unwrap(header.header.recovery_stanzas()).unwrap();
+                let mut plain = Vec::new();
+                decrypt_body(
+                    &header,
+                    &dek,
+                    Source::Stream(&with[header.bytes.len()..]),
+                    &mut plain,
+                    1,
+                )
+                .unwrap();
+                assert_eq!(plain, data);
                 let (plain, got_meta) = open(&file, &keyset, &service).unwrap();
                 assert_eq!(plain, data);
                 assert_eq!(got_meta.as_ref(), m);
@@ -288,7 +344,7 @@ mod tests {
         let (file, _) = encrypt(
             Source::Stream(&b"secret"[..]),
             Vec::new(),
-            &keyset,
+            (&keyset).into(),
             None,
             1,
             &mut OsRng,
@@ -316,7 +372,7 @@ mod tests {
         let err = encrypt(
             Source::Stream(&b"only five"[..]),
             Vec::new(),
-            &keyset,
+            (&keyset).into(),
             Some(&meta),
             1,
             &mut OsRng,
@@ -338,7 +394,7 @@ mod tests {
         let (file, _) = encrypt(
             Source::Stream(&[7u8; 40_000][..]),
             Vec::new(),
-            &keyset,
+            (&keyset).into(),
             None,
             1,
             &mut OsRng,
@@ -377,7 +433,7 @@ mod tests {
         let err = encrypt(
             Source::Stream(&b"data"[..]),
             Full,
-            &keyset,
+            (&keyset).into(),
             None,
             1,
             &mut OsRng,

@@ -35,6 +35,15 @@ pub const CRITICAL_BIT: u8 = 0x80;
 pub const STANZA_THRESHOLD: u8 = 0x01;
 /// Stanza type of the sealed file metadata.
 pub const STANZA_METADATA: u8 = 0x02;
+/// Type of the recovery stanza (non-critical): the data key sealed to an
+/// offline recovery key (docs/FORMAT.md section 2.3).
+pub const STANZA_RECOVERY: u8 = 0x03;
+/// Recovery key id length.
+pub const RECOVERY_ID_LEN: usize = 8;
+/// HPKE `enc || ciphertext` of the 32-byte data key.
+pub const RECOVERY_SEALED_LEN: usize = 32 + 32 + 16;
+/// Body length of a recovery stanza.
+pub const RECOVERY_STANZA_LEN: usize = RECOVERY_ID_LEN + RECOVERY_SEALED_LEN;
 
 /// Length of a keyset id (SHA-256).
 pub const KEYSET_ID_LEN: usize = 32;
@@ -106,11 +115,31 @@ impl fmt::Debug for ThresholdStanza {
     }
 }
 
+/// The data key sealed to an offline recovery key: which key, and the
+/// HPKE output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RecoveryStanza {
+    /// The recovery key's id.
+    pub key_id: [u8; RECOVERY_ID_LEN],
+    /// HPKE `enc || ciphertext` of the data key.
+    pub sealed: [u8; RECOVERY_SEALED_LEN],
+}
+
+impl fmt::Debug for RecoveryStanza {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecoveryStanza")
+            .field("key_id", &crate::encoding::hex(&self.key_id))
+            .finish_non_exhaustive()
+    }
+}
+
 /// One typed header entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stanza {
     /// A threshold-KEM key wrap.
     Threshold(ThresholdStanza),
+    /// The data key for an offline recovery key.
+    Recovery(RecoveryStanza),
     /// File metadata sealed under a key derived from the data key.
     Metadata(Vec<u8>),
     /// A non-critical stanza from a newer writer, kept verbatim (it is part
@@ -127,6 +156,7 @@ impl Stanza {
     fn kind(&self) -> u8 {
         match self {
             Stanza::Threshold(_) => STANZA_THRESHOLD,
+            Stanza::Recovery(_) => STANZA_RECOVERY,
             Stanza::Metadata(_) => STANZA_METADATA,
             Stanza::Unknown { kind, .. } => *kind,
         }
@@ -145,6 +175,14 @@ impl Header {
     pub fn threshold_stanzas(&self) -> impl Iterator<Item = &ThresholdStanza> {
         self.stanzas.iter().filter_map(|s| match s {
             Stanza::Threshold(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// The recovery stanzas, in file order.
+    pub fn recovery_stanzas(&self) -> impl Iterator<Item = &RecoveryStanza> {
+        self.stanzas.iter().filter_map(|s| match s {
+            Stanza::Recovery(r) => Some(r),
             _ => None,
         })
     }
@@ -176,6 +214,13 @@ impl Header {
                     debug_assert_eq!(out.len() - start, THRESHOLD_STANZA_LEN);
                     continue;
                 }
+                Stanza::Recovery(r) => {
+                    out.push(STANZA_RECOVERY);
+                    out.extend_from_slice(&(RECOVERY_STANZA_LEN as u16).to_be_bytes());
+                    out.extend_from_slice(&r.key_id);
+                    out.extend_from_slice(&r.sealed);
+                    continue;
+                }
                 Stanza::Metadata(body) => body,
                 Stanza::Unknown { body, .. } => body,
             };
@@ -203,11 +248,15 @@ impl Header {
         for stanza in &self.stanzas {
             match stanza {
                 Stanza::Threshold(_) => keys += 1,
+                // Not a key stanza for the "at least one" rule: a file
+                // must always open through a keyset.
+                Stanza::Recovery(_) => {}
                 Stanza::Metadata(_) => metadata += 1,
                 Stanza::Unknown { kind, .. } => {
                     if kind & CRITICAL_BIT != 0
                         || *kind == STANZA_THRESHOLD
                         || *kind == STANZA_METADATA
+                        || *kind == STANZA_RECOVERY
                     {
                         return Err(FormatError::UnknownCriticalStanza(*kind));
                     }
@@ -302,6 +351,18 @@ fn parse_stanza(kind: u8, body: &[u8]) -> Result<Stanza, FormatError> {
             t.ephemeral.copy_from_slice(w);
             t.wrapped_key.copy_from_slice(wrapped);
             Ok(Stanza::Threshold(t))
+        }
+        STANZA_RECOVERY => {
+            if body.len() != RECOVERY_STANZA_LEN {
+                return Err(bad(kind, "wrong length"));
+            }
+            let mut r = RecoveryStanza {
+                key_id: [0; RECOVERY_ID_LEN],
+                sealed: [0; RECOVERY_SEALED_LEN],
+            };
+            r.key_id.copy_from_slice(&body[..RECOVERY_ID_LEN]);
+            r.sealed.copy_from_slice(&body[RECOVERY_ID_LEN..]);
+            Ok(Stanza::Recovery(r))
         }
         STANZA_METADATA => {
             if body.len() < metadata::MIN_SEALED_LEN || body.len() > metadata::MAX_SEALED_LEN {

@@ -13,7 +13,7 @@
 //! both public keys under a domain-separation label, as they pin TLS
 //! certificates today.
 
-mod hpke;
+use crate::hpke;
 
 use std::fmt;
 

@@ -18,7 +18,6 @@ use std::path::Path;
 
 use rand::rngs::OsRng;
 use rand::RngCore as _;
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -26,15 +25,8 @@ use zeroize::Zeroizing;
 use crate::encoding::{b64, hex, unb64};
 use crate::secret::SecretBytes;
 
-/// argon2id cost for passphrases: 64 MiB, 3 passes, 1 lane. RFC 9106
-/// section 4 recommends 64 MiB and 3 passes where 2 GiB is too much; one
-/// lane because the derivation runs once per unseal on one thread. The
-/// parameters are stored in each record, so later versions can raise them.
-pub const ARGON2_MEMORY_KIB: u32 = 64 * 1024;
-/// argon2id passes.
-pub const ARGON2_PASSES: u32 = 3;
-/// argon2id lanes.
-pub const ARGON2_LANES: u32 = 1;
+use crate::passphrase::{aead_open, aead_seal, argon2id, Argon2Cost};
+pub use crate::passphrase::{ARGON2_LANES, ARGON2_MEMORY_KIB, ARGON2_PASSES};
 /// Shortest passphrase accepted for a new seal.
 pub const MIN_PASSPHRASE_LEN: usize = 12;
 /// Environment variable holding the unseal passphrase.
@@ -245,15 +237,6 @@ pub enum SealChoice {
     Secret(UnsealSecret),
     /// Store the seal key in clear: `--insecure-no-seal`.
     Insecure,
-}
-
-/// argon2id cost parameters, as stored in a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Argon2Cost {
-    memory_kib: u32,
-    passes: u32,
-    lanes: u32,
 }
 
 /// How the seal key is kept.
@@ -470,85 +453,6 @@ fn derive_kek(
     }
 }
 
-/// Argon2id version 0x13 with a 32-byte tag (RFC 9106 section 3). `secret`
-/// and `data` are empty in use; the test vectors set them.
-fn argon2id(
-    password: &[u8],
-    salt: &[u8],
-    cost: Argon2Cost,
-    secret: &[u8],
-    data: &[u8],
-) -> Option<SecretBytes<32>> {
-    // Refuse absurd stored costs before allocating (at most 4 GiB).
-    if cost.memory_kib > 4 * 1024 * 1024 || cost.passes > 64 || cost.lanes > 64 {
-        return None;
-    }
-    let mut builder = argon2::ParamsBuilder::new();
-    builder
-        .m_cost(cost.memory_kib)
-        .t_cost(cost.passes)
-        .p_cost(cost.lanes)
-        .output_len(32);
-    if !data.is_empty() {
-        builder.data(argon2::AssociatedData::new(data).ok()?);
-    }
-    let params = builder.build().ok()?;
-    let hasher = if secret.is_empty() {
-        argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
-    } else {
-        argon2::Argon2::new_with_secret(
-            secret,
-            argon2::Algorithm::Argon2id,
-            argon2::Version::V0x13,
-            params,
-        )
-        .ok()?
-    };
-    let mut out = [0u8; 32];
-    hasher.hash_password_into(password, salt, &mut out).ok()?;
-    Some(SecretBytes::new(out))
-}
-
-fn aead_key(key: &[u8; 32]) -> LessSafeKey {
-    // A 32-byte key is always valid for AES-256-GCM.
-    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).expect("32-byte AES-256-GCM key"))
-}
-
-/// nonce ‖ ciphertext ‖ tag, with a random 96-bit nonce: each seal key
-/// seals at most one record per installed keyset, far below the 2^32
-/// messages a random nonce allows.
-fn aead_seal(key: &[u8; 32], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-    let mut nonce = [0u8; NONCE_LEN];
-    OsRng.fill_bytes(&mut nonce);
-    let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + 16);
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(plaintext);
-    let tag = aead_key(key)
-        .seal_in_place_separate_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(aad),
-            &mut out[NONCE_LEN..],
-        )
-        .expect("AES-GCM seals any record this small");
-    out.extend_from_slice(tag.as_ref());
-    out
-}
-
-fn aead_open(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-    if sealed.len() < NONCE_LEN + 16 {
-        return None;
-    }
-    let (nonce, body) = sealed.split_at(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-    let mut buf = Zeroizing::new(body.to_vec());
-    let len = aead_key(key)
-        .open_in_place(nonce, Aad::from(aad), &mut buf)
-        .ok()?
-        .len();
-    buf.truncate(len);
-    Some(buf)
-}
-
 /// The text of a key file holding `key`.
 fn key_file_text(key: &SecretBytes<32>) -> String {
     format!("{KEY_FILE_PREFIX}{}\n", b64(key.expose()))
@@ -632,28 +536,6 @@ mod tests {
 
     fn passphrase(text: &str) -> UnsealSecret {
         UnsealSecret::passphrase(text.into()).unwrap()
-    }
-
-    #[test]
-    fn argon2id_matches_the_rfc_9106_test_vector() {
-        // RFC 9106 section 5.3: Argon2id v0x13, 32 KiB, 3 passes, 4 lanes,
-        // password 32 x 0x01, salt 16 x 0x02, secret 8 x 0x03, AD 12 x 0x04.
-        let tag = argon2id(
-            &[1; 32],
-            &[2; 16],
-            Argon2Cost {
-                memory_kib: 32,
-                passes: 3,
-                lanes: 4,
-            },
-            &[3; 8],
-            &[4; 12],
-        )
-        .unwrap();
-        assert_eq!(
-            hex(tag.expose()),
-            "0d640df58d78766c08c037a34a8b53c9d01ef0452d75b65eb52520e96b01e659"
-        );
     }
 
     #[test]

@@ -280,3 +280,164 @@ fn add_client_with_a_server_down_needs_min_and_clients_lists_every_server() {
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(value["clients"].as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn a_recovery_key_decrypts_with_every_server_dead_and_a_wrong_passphrase_is_one_line() {
+    let mut fleet = created(3, "2");
+    let owner = fleet.config();
+    let before = fleet.encrypt("before", b"made before the recovery key");
+    let key = fleet.tmp.path().join("recovery.key");
+    let pass = fleet.tmp.path().join("recovery.pass");
+    std::fs::write(&pass, "a long recovery passphrase\n").unwrap();
+    cli::run([
+        "--config",
+        owner.to_str().unwrap(),
+        "keyset",
+        "recovery-key",
+        "main",
+        "--out",
+        key.to_str().unwrap(),
+        "--passphrase-file",
+        pass.to_str().unwrap(),
+    ])
+    .expect_code(0);
+    let after = fleet.encrypt("after", b"made after the recovery key");
+    // An encrypt-only export made now adds the stanza too.
+    let export = fleet.tmp.path().join("host.toml");
+    cli::run([
+        "--config",
+        owner.to_str().unwrap(),
+        "keyset",
+        "export",
+        "main",
+        "--public",
+        "--out",
+        export.to_str().unwrap(),
+    ])
+    .expect_code(0);
+    let plain = fleet.tmp.path().join("host.txt");
+    std::fs::write(&plain, b"from the backup host").unwrap();
+    let hosted = fleet.tmp.path().join("host.slock");
+    cli::run([
+        "--config",
+        export.to_str().unwrap(),
+        "encrypt",
+        "-o",
+        hosted.to_str().unwrap(),
+        plain.to_str().unwrap(),
+    ])
+    .expect_code(0);
+    // Files with the stanza still decrypt through the servers.
+    fleet.decrypt(&after).expect_code(0);
+    for i in 0..3 {
+        fleet.stop(i);
+    }
+    let nowhere = fleet.tmp.path().join("no-config.toml");
+    for (sealed, expected) in [
+        (&after, &b"made after the recovery key"[..]),
+        (&hosted, &b"from the backup host"[..]),
+    ] {
+        let out = sealed.with_extension("recovered");
+        cli::run([
+            "--config",
+            nowhere.to_str().unwrap(),
+            "decrypt",
+            "--recovery-key",
+            key.to_str().unwrap(),
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            sealed.to_str().unwrap(),
+        ])
+        .expect_code(0);
+        assert_eq!(std::fs::read(&out).unwrap(), expected);
+    }
+    // A file from before the key has no stanza for it.
+    let out = cli::run([
+        "decrypt",
+        "--recovery-key",
+        key.to_str().unwrap(),
+        "--passphrase-file",
+        pass.to_str().unwrap(),
+        "-o",
+        fleet.tmp.path().join("x").to_str().unwrap(),
+        before.to_str().unwrap(),
+    ]);
+    assert_ne!(out.code(), Some(0));
+    assert!(
+        out.stderr.contains("no stanza for this recovery key"),
+        "{}",
+        out.stderr
+    );
+    // A wrong passphrase: one line, nothing written.
+    let wrong = fleet.tmp.path().join("wrong.pass");
+    std::fs::write(&wrong, "not the passphrase").unwrap();
+    let target = fleet.tmp.path().join("y");
+    let out = cli::run([
+        "decrypt",
+        "--recovery-key",
+        key.to_str().unwrap(),
+        "--passphrase-file",
+        wrong.to_str().unwrap(),
+        "-o",
+        target.to_str().unwrap(),
+        after.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    assert!(lines[0].contains("wrong passphrase"), "{}", lines[0]);
+    assert!(!target.exists());
+    // A tree with the stanza restores too.
+    let tree = fleet.tmp.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("a.txt"), b"a").unwrap();
+    let enc = fleet.tmp.path().join("tree.enc");
+    cli::run([
+        "--config",
+        owner.to_str().unwrap(),
+        "encrypt",
+        "-r",
+        tree.to_str().unwrap(),
+        "-o",
+        enc.to_str().unwrap(),
+    ])
+    .expect_code(0);
+    // --skip-unchanged knows the longer header.
+    let again = cli::run([
+        "--config",
+        owner.to_str().unwrap(),
+        "encrypt",
+        "-r",
+        tree.to_str().unwrap(),
+        "-o",
+        enc.to_str().unwrap(),
+        "--skip-unchanged",
+        "--json",
+    ]);
+    again.expect_code(0);
+    assert!(
+        again.stdout_text().contains("\"unchanged\":1"),
+        "{}",
+        again.stdout_text()
+    );
+    let restored = fleet.tmp.path().join("restored");
+    cli::run([
+        "decrypt",
+        "-r",
+        "--recovery-key",
+        key.to_str().unwrap(),
+        "--passphrase-file",
+        pass.to_str().unwrap(),
+        enc.to_str().unwrap(),
+        "-o",
+        restored.to_str().unwrap(),
+    ])
+    .expect_code(0);
+    assert_eq!(std::fs::read(restored.join("a.txt")).unwrap(), b"a");
+}

@@ -263,7 +263,7 @@ fn expected_sealed_len(rel: &str, size: u64) -> u64 {
         mode: Some(0o600),
         mtime: Some((0, 0)),
     };
-    sealed_len(Some(&meta), size)
+    sealed_len(Some(&meta), false, size)
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -895,7 +895,7 @@ fn craft(config: &Path, path: &[u8], data: &[u8]) -> Vec<u8> {
     let (sealed, _) = envelope::encrypt(
         Source::Stream(data),
         Vec::new(),
-        &keyset,
+        (&keyset).into(),
         Some(&metadata),
         1,
         &mut OsRng,

@@ -106,8 +106,19 @@ impl Config {
                 ))
             }
         };
+        let recovery = match raw.recovery.as_ref() {
+            None => None,
+            Some(text) => Some(
+                crate::envelope::recovery::RecoveryPublic::parse(text.get_ref()).map_err(|_| {
+                    self.invalid(
+                        &format!("{prefix}.recovery"),
+                        "expected a recovery public key (base64url of 32 bytes)".into(),
+                    )
+                })?,
+            ),
+        };
         KeysetEntry::new(public, servers)
-            .map(|entry| entry.with_client(client))
+            .map(|entry| entry.with_client(client).with_recovery(recovery))
             .map_err(|e| match e {
                 ConfigError::Invalid { field, message, .. } => {
                     self.invalid(&format!("{prefix}.{field}"), message)

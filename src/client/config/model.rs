@@ -8,6 +8,8 @@ use std::time::Duration;
 use super::checks::{check_env_name, check_token, check_url, join_ids, normalise_url};
 use super::{ConfigError, Position};
 use crate::client::ServerEndpoint;
+use crate::envelope::recovery::RecoveryPublic;
+use crate::envelope::Recipients;
 use crate::protocol::Token;
 use crate::threshold::kem::PublicKeyset;
 
@@ -52,6 +54,9 @@ pub struct KeysetEntry {
     /// The name this machine's client has at the servers (`client =`),
     /// when known: `keyset create` and `add-client` write it.
     client: Option<String>,
+    /// The keyset's offline recovery key (`recovery =`), if one is set:
+    /// every file encrypted from now on gets a stanza for it.
+    recovery: Option<RecoveryPublic>,
 }
 
 impl KeysetEntry {
@@ -120,7 +125,27 @@ impl KeysetEntry {
             public,
             servers,
             client: None,
+            recovery: None,
         })
+    }
+
+    /// The same entry with this recovery key (or none).
+    pub fn with_recovery(mut self, recovery: Option<RecoveryPublic>) -> Self {
+        self.recovery = recovery;
+        self
+    }
+
+    /// The recovery key, if set.
+    pub fn recovery(&self) -> Option<&RecoveryPublic> {
+        self.recovery.as_ref()
+    }
+
+    /// Whom a file encrypted for this keyset is for.
+    pub fn recipients(&self) -> Recipients<'_> {
+        Recipients {
+            keyset: &self.public,
+            recovery: self.recovery.as_ref(),
+        }
     }
 
     /// The same entry with this machine's client name recorded.
@@ -156,6 +181,8 @@ impl KeysetEntry {
                 })
                 .collect(),
             client: None,
+            // An encrypt-only host still adds the recovery stanza.
+            recovery: self.recovery.clone(),
         }
     }
 

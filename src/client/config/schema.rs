@@ -51,6 +51,8 @@ pub(super) struct FileKeyset {
     pub(super) epoch: Option<Spanned<u32>>,
     #[serde(default)]
     pub(super) client: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) recovery: Option<Spanned<String>>,
     pub(super) threshold: Spanned<u16>,
     pub(super) group_key: Spanned<String>,
     #[serde(default)]
@@ -116,6 +118,9 @@ impl FileConfig {
             if let Some(client) = &keyset.client {
                 spans.push((format!("{prefix}.client"), client.span()));
             }
+            if let Some(recovery) = &keyset.recovery {
+                spans.push((format!("{prefix}.recovery"), recovery.span()));
+            }
             spans.push((format!("{prefix}.group_key"), keyset.group_key.span()));
             for (i, server) in keyset.servers.iter().enumerate() {
                 let optional = [
@@ -177,6 +182,8 @@ struct WrittenKeyset<'a> {
     epoch: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     client: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recovery: Option<String>,
     threshold: u16,
     group_key: String,
     servers: Vec<WrittenServer<'a>>,
@@ -265,6 +272,7 @@ impl<'a> WrittenKeyset<'a> {
             id: hex(public.id()),
             epoch: public.epoch(),
             client: entry.client(),
+            recovery: entry.recovery().map(|r| r.to_text()),
             threshold: public.threshold(),
             group_key: b64_element(public.group_key()),
             servers,

@@ -961,7 +961,12 @@ impl Session {
                 .entry(&journal.keyset)
                 .and_then(|e| e.client().map(str::to_string)),
         };
-        let entry = KeysetEntry::new(keyset.clone(), servers)?.with_client(client);
+        let recovery = config
+            .entry(&journal.keyset)
+            .and_then(|e| e.recovery().cloned());
+        let entry = KeysetEntry::new(keyset.clone(), servers)?
+            .with_client(client)
+            .with_recovery(recovery);
         config.replace_keyset(&journal.keyset, entry)?;
         if journal.make_default || config.default_keyset().is_none() {
             config.set_default_keyset(Some(&journal.keyset))?;

@@ -22,6 +22,7 @@ use crate::client::report::{report_faults, Reporter};
 use crate::client::unwrap::Keysets;
 use crate::client::Session;
 use crate::durable::{is_temp_name, Attributes};
+use crate::envelope::recovery::RecoverySecret;
 use crate::envelope::{self, keywrap, SealedHeader, Source};
 use crate::secret::DataKey;
 use crate::stream;
@@ -58,6 +59,15 @@ pub struct DecryptTree {
     pub force: bool,
     /// Leave files that were already restored from the same encrypted file.
     pub skip_unchanged: bool,
+    /// Open every file with this offline recovery key instead of asking
+    /// servers (`decrypt -r --recovery-key`); no config is needed.
+    pub recovery: Option<std::sync::Arc<RecoverySecret>>,
+}
+
+/// Where data keys come from: the keysets' servers, or the recovery key.
+enum KeySource<'a> {
+    Servers(Keysets<'a>),
+    Recovery(&'a RecoverySecret),
 }
 
 impl Session {
@@ -93,7 +103,10 @@ fn restore(
             enc.display()
         )));
     }
-    let config = session.config()?;
+    let config = match &args.recovery {
+        Some(_) => None,
+        None => Some(session.config()?),
+    };
     fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
     let enc_canon = enc
         .canonicalize()
@@ -114,7 +127,11 @@ fn restore(
     remove_stale_temp_files(dest);
 
     let run = Run::start("decrypt", reporter, stop);
-    let mut keysets = Keysets::new(session, config);
+    let mut keys = match (&args.recovery, config) {
+        (Some(secret), _) => KeySource::Recovery(secret),
+        (None, Some(config)) => KeySource::Servers(Keysets::new(session, config)),
+        (None, None) => return Err(Error::Failed("no configuration".into())),
+    };
     // Room for two batches: the walker reads headers and unwraps the next
     // batch's keys while the workers decrypt the previous one.
     let result = parallel(
@@ -126,7 +143,7 @@ fn restore(
                 (enc, inner_dest.as_deref()),
                 dest,
                 &run,
-                &mut keysets,
+                &mut keys,
                 send,
             )
         },
@@ -150,7 +167,7 @@ fn walk_and_unwrap(
     (enc, inner_dest): (&Path, Option<&Path>),
     dest: &Path,
     run: &Run<'_>,
-    keysets: &mut Keysets<'_>,
+    keys: &mut KeySource<'_>,
     send: &mut dyn FnMut(Job) -> bool,
 ) -> Result<()> {
     let mut batch: Vec<Pending> = Vec::new();
@@ -200,12 +217,12 @@ fn walk_and_unwrap(
         }
         if batch.len() >= limit {
             limit = MAX_BATCH;
-            if !unwrap_batch(std::mem::take(&mut batch), run, keysets, send)? {
+            if !unwrap_batch(std::mem::take(&mut batch), run, keys, send)? {
                 return Ok(());
             }
         }
     }
-    unwrap_batch(batch, run, keysets, send)?;
+    unwrap_batch(batch, run, keys, send)?;
     Ok(())
 }
 
@@ -242,9 +259,28 @@ fn is_restored(dest: &Path, encrypted: &Path, pending: &Pending) -> bool {
 fn unwrap_batch(
     batch: Vec<Pending>,
     run: &Run<'_>,
-    keysets: &mut Keysets<'_>,
+    keys: &mut KeySource<'_>,
     send: &mut dyn FnMut(Job) -> bool,
 ) -> Result<bool> {
+    let keysets = match keys {
+        KeySource::Servers(keysets) => keysets,
+        KeySource::Recovery(secret) => {
+            for pending in batch {
+                match secret.unwrap(pending.header.header.recovery_stanzas()) {
+                    Ok(dek) => {
+                        if !send(Job { pending, dek }) {
+                            return Ok(false);
+                        }
+                    }
+                    Err(e) => run.fail(
+                        &pending.tree_rel.display().to_string(),
+                        &Error::Failed(e.to_string()),
+                    ),
+                }
+            }
+            return Ok(true);
+        }
+    };
     let mut groups: BTreeMap<[u8; 32], Vec<Pending>> = BTreeMap::new();
     for pending in batch {
         match keysets.id_for(&pending.header) {

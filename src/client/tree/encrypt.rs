@@ -66,7 +66,7 @@ impl Session {
         let keyset = config
             .entry(name)
             .ok_or_else(|| Error::Usage(format!("keyset {name:?} is not in the config")))?
-            .public();
+            .recipients();
         let job = TreeJob {
             session: self,
             request,
@@ -80,7 +80,7 @@ impl Session {
 struct TreeJob<'a> {
     session: &'a Session,
     request: &'a EncryptTree,
-    keyset: &'a crate::threshold::kem::PublicKeyset,
+    keyset: envelope::Recipients<'a>,
 }
 
 impl TreeJob<'_> {
@@ -257,7 +257,7 @@ fn walk(
 fn encrypt_one(
     session: &Session,
     args: &EncryptTree,
-    keyset: &crate::threshold::kem::PublicKeyset,
+    keyset: envelope::Recipients<'_>,
     out: &Path,
     job: &Job,
     run: &Run<'_>,
@@ -265,7 +265,7 @@ fn encrypt_one(
     let mut name = job.rel.file_name().unwrap_or_default().to_os_string();
     name.push(SUFFIX);
     let dest = out.join(&job.rel).with_file_name(name);
-    if args.skip_unchanged && is_unchanged(&dest, &job.metadata) {
+    if args.skip_unchanged && is_unchanged(&dest, &job.metadata, keyset.recovery.is_some()) {
         return Ok(None);
     }
     // The walker created the parent directory before it reached this file.
@@ -301,10 +301,11 @@ fn encrypt_one(
 
 /// The output exists with exactly the length this source would produce and
 /// the source's modification time.
-fn is_unchanged(dest: &Path, source: &FileMetadata) -> bool {
+fn is_unchanged(dest: &Path, source: &FileMetadata, recovery: bool) -> bool {
     match fs::metadata(dest) {
         Ok(meta) => {
-            meta.len() == sealed_len(Some(source), source.size) && mtime_of(&meta) == source.mtime
+            meta.len() == sealed_len(Some(source), recovery, source.size)
+                && mtime_of(&meta) == source.mtime
         }
         Err(_) => false,
     }

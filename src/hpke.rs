@@ -1,5 +1,7 @@
 //! HPKE (RFC 9180) for one suite in base mode, single-shot: the sealing of
-//! a secret from one key-share server to another.
+//! a secret to an X25519 key — a sub-share from one key-share server to
+//! another ([`crate::identity`]), a data key to an offline recovery key
+//! ([`crate::envelope::recovery`]).
 //!
 //! Suite: DHKEM(X25519, HKDF-SHA256) (kem_id 0x0020), HKDF-SHA256
 //! (kdf_id 0x0001), ChaCha20Poly1305 (aead_id 0x0003); mode_base (0x00), no
