@@ -39,9 +39,16 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
         },
         &Terminal::plain(settings),
     )?;
-    settings.note(format_args!(
-        "decrypted {} bytes with keyset {}",
-        outcome.bytes, outcome.keyset
-    ));
+    if args.recovery_key.is_some() {
+        settings.note(format_args!(
+            "decrypted {} bytes with the recovery key",
+            outcome.bytes
+        ));
+    } else {
+        settings.note(format_args!(
+            "decrypted {} bytes with keyset {}",
+            outcome.bytes, outcome.keyset
+        ));
+    }
     Ok(())
 }

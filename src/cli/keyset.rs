@@ -81,7 +81,7 @@ fn list(settings: &Settings) -> Result<()> {
                 public.shares().len(),
                 public.epoch(),
                 hex(public.id()),
-                entry.client().unwrap_or("(not recorded)"),
+                entry.client().unwrap_or("-"),
                 if entry.can_decrypt() {
                     ""
                 } else {

@@ -104,8 +104,10 @@ pub fn recovery_key(settings: &Settings, args: &KeysetRecoveryKeyArgs) -> Result
         .session
         .set_recovery_key(&args.keyset, public.clone(), args.replace)?;
     settings.note(format_args!(
-        "keyset {} now has recovery key {}: every file encrypted from now on also opens with \
-         it, with every server gone. Keep it offline{}",
+        "keyset {} now has recovery key {}: every file encrypted from now on with this config \
+         also opens with it, with every server gone. Keep it offline{}. Configs made earlier \
+         (add-client, export) do not have it: run `keyset export --public` again and `keyset \
+         import` that file on those machines",
         args.keyset,
         hex(&public.id()),
         match &args.out {
@@ -133,8 +135,16 @@ pub fn open_recovery_key(
     } else {
         Some(recovery_passphrase(passphrase_file, false)?)
     };
-    let secret = RecoverySecret::open(&text, passphrase.as_deref().map(String::as_str))
-        .map_err(|e| UsageError::new(format!("{}: {e}", file.display())))?;
+    // A wrong passphrase is a failed operation (exit 1), a malformed key a
+    // usage error (exit 2).
+    let secret = RecoverySecret::open(&text, passphrase.as_deref().map(String::as_str)).map_err(
+        |e| match e {
+            shardlock::envelope::recovery::RecoveryError::WrongPassphrase => {
+                anyhow::anyhow!("{}: {e}", file.display())
+            }
+            _ => UsageError::new(format!("{}: {e}", file.display())).into(),
+        },
+    )?;
     Ok(Arc::new(secret))
 }
 

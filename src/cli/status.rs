@@ -58,7 +58,10 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
             share
         );
         if let Some(problem) = &s.problem {
-            outln!("       {problem}");
+            // An encrypt-only config has no tokens by design.
+            if !health.encrypt_only {
+                outln!("       {problem}");
+            }
         }
     }
     let mut epochs: Vec<u32> = health
@@ -86,6 +89,19 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
             operation.name(),
             health.name
         ));
+    }
+    if health.encrypt_only {
+        let reachable = health
+            .servers
+            .iter()
+            .filter(|s| s.status.reachable && s.status.pin_ok != Some(false))
+            .count();
+        settings.note(format_args!(
+            "this config can only encrypt with keyset {} (no client tokens): {reachable} of {n} \
+             servers reachable, not needed for encryption",
+            health.name
+        ));
+        return Ok(());
     }
     let (healthy, threshold) = (health.healthy(), health.threshold);
     if !health.can_decrypt() {

@@ -137,6 +137,28 @@ impl Session {
             )));
         }
         let id_hex = hex(entry.public().id());
+        // Names stay taken once used (revoked clients too): look before
+        // creating anything, so a taken name costs nothing anywhere.
+        for (server, token) in entry.servers().iter().zip(&request.admin_tokens) {
+            let listed = AdminClient::new(
+                &server.url,
+                server.fingerprint,
+                token.clone(),
+                &self.http_options(),
+            )
+            .and_then(|admin| admin.list_clients());
+            if let Ok(clients) = listed {
+                if let Some(existing) = clients.iter().find(|c| c.name == request.name) {
+                    return Err(Error::Usage(format!(
+                        "{} already has a client {:?}{}; client names are never reused, \
+                         choose another",
+                        server.url,
+                        request.name,
+                        if existing.revoked { " (revoked)" } else { "" }
+                    )));
+                }
+            }
+        }
         let mut servers = Vec::with_capacity(n);
         let mut made = Vec::new();
         let mut failures = Vec::new();
@@ -184,7 +206,7 @@ impl Session {
             return Err(Error::Failed(format!(
                 "client {} was created at only {} of {n} servers (needed {min}); it was revoked \
                  again where it was made and nothing was written. Fix these, then retry with \
-                 another name (or --min):\n  - {}",
+                 another name (the name stays taken), or accept fewer servers with --min:\n  - {}",
                 request.name,
                 made.len(),
                 failures.join("\n  - ")

@@ -33,6 +33,9 @@ pub struct KeysetHealth {
     pub threshold: u16,
     /// The epoch the config holds.
     pub epoch: u32,
+    /// The config holds no client token for it (a public export): it can
+    /// only encrypt, so shares are not checked.
+    pub encrypt_only: bool,
     /// Every server, in config order.
     pub servers: Vec<ServerHealth>,
 }
@@ -53,7 +56,9 @@ impl Session {
     /// Checks every server of a keyset (the default when `None`)
     /// concurrently.
     pub fn keyset_health(&self, keyset: Option<&str>) -> Result<KeysetHealth> {
-        let keyset = self.config()?.keyset(keyset)?;
+        let config = self.config()?;
+        let keyset = config.keyset(keyset)?;
+        let encrypt_only = config.entry(&keyset.name).is_some_and(|e| !e.can_decrypt());
         let statuses = check_status(&keyset.public, &keyset.endpoints, &self.http_options());
         let servers = statuses
             .into_iter()
@@ -68,6 +73,7 @@ impl Session {
             id: *keyset.public.id(),
             threshold: keyset.public.threshold(),
             epoch: keyset.public.epoch(),
+            encrypt_only,
             servers,
         })
     }

@@ -1508,6 +1508,8 @@ fn revoke_client_cuts_the_client_off_and_needs_n_minus_t_plus_1_servers() {
                 os(client),
                 os("--admin-token-file"),
                 admin_tokens.as_os_str(),
+                // dev-client is this config's own client.
+                os("--force"),
             ],
         ))
     };

@@ -739,6 +739,8 @@ fn token_files_name_servers_for_every_admin_command_and_misuse_is_a_usage_error(
         "dealt",
         "--admin-token-file",
         tokens.to_str().unwrap(),
+        // The config's own client for that keyset.
+        "--force",
     ])
     .expect_code(0);
 }

@@ -178,6 +178,28 @@ fn a_public_export_encrypts_offline_and_refuses_to_decrypt_in_one_line() {
         .collect();
     assert_eq!(lines.len(), 1, "{}", refused.stderr);
     assert!(lines[0].contains("can only encrypt"), "{}", lines[0]);
+    // A tree the same way: once, exit 2, nothing created.
+    let restored = fleet.tmp.path().join("restored");
+    let tree_out = cli::run([
+        "--config",
+        export.to_str().unwrap(),
+        "decrypt",
+        "-r",
+        enc.to_str().unwrap(),
+        "-o",
+        restored.to_str().unwrap(),
+    ]);
+    assert_eq!(tree_out.code(), Some(2), "{}", tree_out.stderr);
+    assert_eq!(tree_out.stderr.lines().count(), 1, "{}", tree_out.stderr);
+    assert!(!restored.exists());
+    // status says what it is, and succeeds.
+    let status = cli::run(["--config", export.to_str().unwrap(), "status"]);
+    assert_eq!(status.code(), Some(0), "{}", status.stderr);
+    assert!(
+        status.stderr.contains("can only encrypt"),
+        "{}",
+        status.stderr
+    );
     // Imported into a fresh config it is the same encrypt-only keyset.
     let fresh = fleet.tmp.path().join("fresh.toml");
     cli::run([
@@ -384,7 +406,7 @@ fn a_recovery_key_decrypts_with_every_server_dead_and_a_wrong_passphrase_is_one_
         target.to_str().unwrap(),
         after.to_str().unwrap(),
     ]);
-    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    assert_eq!(out.code(), Some(1), "{}", out.stderr);
     let lines: Vec<&str> = out
         .stderr
         .lines()

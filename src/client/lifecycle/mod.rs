@@ -809,7 +809,10 @@ impl Session {
         let deals = results.into_iter().collect::<Result<Vec<_>>>()?;
         let decoded = to_deals(&deals).map_err(|e| Error::Failed(e.to_string()))?;
         lifecycle::check_deals(plan, &decoded).map_err(|e| Error::Failed(e.to_string()))?;
-        reporter.note(&format!("{} servers dealt", deals.len()));
+        reporter.note(&format!(
+            "{} servers sent their contributions, sealed to the others",
+            deals.len()
+        ));
         Ok(deals)
     }
 

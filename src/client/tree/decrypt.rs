@@ -107,6 +107,24 @@ fn restore(
         Some(_) => None,
         None => Some(session.config()?),
     };
+    // A config of encrypt-only keysets fails once, before anything is
+    // created (the single-file case fails the same way).
+    if let Some(config) = config {
+        let names = config.keyset_names();
+        if !names.is_empty()
+            && names
+                .iter()
+                .all(|n| config.entry(n).is_some_and(|e| !e.can_decrypt()))
+        {
+            return Err(Error::Usage(format!(
+                "{} can only encrypt: it holds no client token (a public export); decrypt on \
+                 a machine with a client of its own (`shardlock keyset add-client`)",
+                config
+                    .path()
+                    .map_or_else(|| "the config".to_string(), |p| p.display().to_string())
+            )));
+        }
+    }
     fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
     let enc_canon = enc
         .canonicalize()
