@@ -385,9 +385,24 @@ pub enum KemError {
 }
 
 fn not_enough_message(needed: u16, faults: &[ParticipantFault]) -> String {
-    let mut msg = format!(
-        "fewer than {needed} key-share servers answered correctly; start or fix enough of them and retry:"
-    );
+    // A client revoked (or not known) at every server that refused it is
+    // not helped by restarting servers.
+    let refused = |f: &ParticipantFault| {
+        matches!(&f.fault, Fault::Service(ServiceError::Refused(m))
+            if m.contains("token revoked") || m.contains("invalid token"))
+    };
+    let mut msg = if !faults.is_empty() && faults.iter().all(refused) {
+        format!(
+            "fewer than {needed} key-share servers accept this machine's client token: it was \
+             revoked (or never issued there); ask the keyset's owner for a new client \
+             (`shardlock keyset add-client`):"
+        )
+    } else {
+        format!(
+            "fewer than {needed} key-share servers answered correctly; start or fix enough of \
+             them and retry:"
+        )
+    };
     for fault in faults {
         msg.push_str("\n  - ");
         msg.push_str(&fault.to_string());

@@ -78,19 +78,37 @@ fn batches_of_50_and_1500_decrypt_over_https() {
     let service = cluster.service();
     assert!(decrypt_all(&cluster.keyset, &service, 50).is_empty());
     assert!(decrypt_all(&cluster.keyset, &service, 1500).is_empty());
-    // 50 files: one request to each of t servers; 1500 files: two each.
+    // 50 files: one request to each of t servers; 1500 files: two each
+    // (1024 + 476). A server slow to answer under load may get a spare
+    // asked as well (the hedge), at most once per batch.
     let per_node: Vec<usize> = cluster.nodes.iter().map(evaluate_lines).collect();
-    assert_eq!(per_node.iter().sum::<usize>(), 2 * (1 + 2), "{per_node:?}");
-    assert!(per_node.iter().all(|&n| n == 0 || n == 3), "{per_node:?}");
-
-    // Metrics count the elements evaluated.
-    let metrics = cluster.node(1).admin().metrics().unwrap();
+    let total: usize = per_node.iter().sum();
     assert!(
-        metrics.contains("shardlock_evaluated_elements_total 1550"),
-        "{metrics}"
+        (2 * (1 + 2)..=2 * (1 + 2) + 3).contains(&total),
+        "{per_node:?}"
     );
-    assert!(metrics.contains("endpoint=\"evaluate\",outcome=\"ok\"} 3"));
-    assert!(metrics.contains("shardlock_evaluation_seconds_count 3"));
+    assert!(per_node.iter().all(|&n| n <= 3), "{per_node:?}");
+
+    // Metrics count the elements evaluated: every element was evaluated by
+    // t servers (by a third too where a hedge asked one), and each node's
+    // request count matches its audit lines.
+    let mut elements = 0;
+    for (i, requests) in per_node.iter().enumerate() {
+        let metrics = cluster.node(i as u16 + 1).admin().metrics().unwrap();
+        let value = |name: &str| -> usize {
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+                .unwrap_or(0)
+        };
+        elements += value("shardlock_evaluated_elements_total ");
+        assert_eq!(
+            value("shardlock_evaluation_seconds_count "),
+            *requests,
+            "{metrics}"
+        );
+    }
+    assert!((2 * 1550..=3 * 1550).contains(&elements), "{elements}");
 }
 
 #[test]
