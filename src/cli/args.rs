@@ -7,13 +7,29 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use shardlock::client::duration::parse_duration;
 
+/// The exit statuses, for `--help` and the man page (README "Exit status").
+const EXIT_STATUS_HELP: &str = "EXIT STATUS:
+  0    success
+  1    the operation failed (for trees: some files failed; each is named)
+  2    usage or configuration error (nothing was attempted)
+  3    not enough key-share servers answered (retrying later may help)
+  4    integrity failure: a tampered, truncated or foreign file
+  130  interrupted (SIGINT or SIGTERM); nothing half-written is left
+  141  the output pipe was closed (e.g. `shardlock decrypt f | head`), quietly";
+
 /// End-to-end file encryption whose keys no single party holds.
 ///
 /// Files are encrypted offline under a keyset's public key; decrypting asks
 /// any t of the keyset's n key-share servers to help, and none of them ever
 /// sees a file, a file key, or which file is being opened.
 #[derive(Debug, Parser)]
-#[command(name = "shardlock", version, about, long_about)]
+#[command(
+    name = "shardlock",
+    version,
+    about,
+    long_about,
+    after_long_help = EXIT_STATUS_HELP
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

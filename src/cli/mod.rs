@@ -37,7 +37,10 @@ use std::io::Write;
 use clap::Parser;
 
 use args::{Cli, Command};
-use settings::{Settings, UsageError, EXIT_FAILURE, EXIT_USAGE};
+use settings::{
+    Interrupted, Settings, Unavailable, UsageError, EXIT_CLOSED_PIPE, EXIT_FAILURE, EXIT_INTEGRITY,
+    EXIT_INTERRUPTED, EXIT_UNAVAILABLE, EXIT_USAGE,
+};
 
 /// Runs the command line and returns the process exit status.
 pub fn main() -> i32 {
@@ -66,23 +69,46 @@ pub fn main() -> i32 {
     }
 }
 
-/// Prints an error (with its causes on the same line) and picks the status.
+/// Prints an error (with its causes on the same line) and picks the status
+/// (README "Exit status"). A closed output pipe (`decrypt ... | head`)
+/// ends quietly, as other Unix tools do.
 fn report(error: &anyhow::Error) -> i32 {
     let _ = std::io::stdout().flush();
+    if error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    }) {
+        return EXIT_CLOSED_PIPE;
+    }
     eprintln!(
         "shardlock: error: {}",
         shardlock::client::one_line(error.as_ref())
     );
-    let usage = error.chain().any(|cause| {
-        cause.is::<UsageError>()
-            || cause.is::<shardlock::client::config::ConfigError>()
-            || cause
-                .downcast_ref::<shardlock::client::Error>()
-                .is_some_and(shardlock::client::Error::is_usage)
-    });
-    if usage {
-        EXIT_USAGE
-    } else {
-        EXIT_FAILURE
+    exit_status(error)
+}
+
+fn exit_status(error: &anyhow::Error) -> i32 {
+    use shardlock::client::FailureKind;
+    let mut status = EXIT_FAILURE;
+    for cause in error.chain() {
+        if cause.is::<UsageError>() || cause.is::<shardlock::client::config::ConfigError>() {
+            return EXIT_USAGE;
+        }
+        if cause.is::<Interrupted>() {
+            return EXIT_INTERRUPTED;
+        }
+        if cause.is::<Unavailable>() {
+            status = EXIT_UNAVAILABLE;
+        }
+        if let Some(e) = cause.downcast_ref::<shardlock::client::Error>() {
+            match e.kind() {
+                FailureKind::Usage => return EXIT_USAGE,
+                FailureKind::Unavailable => status = EXIT_UNAVAILABLE,
+                FailureKind::Integrity => status = EXIT_INTEGRITY,
+                FailureKind::Other => {}
+            }
+        }
     }
+    status
 }

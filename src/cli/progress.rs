@@ -142,7 +142,12 @@ pub fn finish_tree(
         return Err(fatal.into());
     }
     if summary.interrupted {
-        bail!("interrupted; nothing half-written was left under a final name, rerun with --skip-unchanged to finish");
+        return Err(super::settings::Interrupted(
+            "interrupted; nothing half-written was left under a final name, rerun with \
+             --skip-unchanged to finish"
+                .into(),
+        )
+        .into());
     }
     if !summary.failed.is_empty() {
         bail!(

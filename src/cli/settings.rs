@@ -10,8 +10,40 @@ use shardlock::client::{Options, Session};
 
 /// Exit status for usage and configuration errors.
 pub const EXIT_USAGE: i32 = 2;
-/// Exit status for failed operations.
+/// Exit status for failed operations (for trees: some files failed).
 pub const EXIT_FAILURE: i32 = 1;
+/// Exit status when not enough key-share servers answered (retry later).
+pub const EXIT_UNAVAILABLE: i32 = 3;
+/// Exit status for a tampered, truncated or foreign file.
+pub const EXIT_INTEGRITY: i32 = 4;
+/// Exit status after SIGINT or SIGTERM (128 + SIGINT, as shells report).
+pub const EXIT_INTERRUPTED: i32 = 130;
+/// Exit status when the output pipe closed (128 + SIGPIPE), quietly.
+pub const EXIT_CLOSED_PIPE: i32 = 141;
+
+/// A run stopped by SIGINT or SIGTERM; exits with status 130.
+#[derive(Debug)]
+pub struct Interrupted(pub String);
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// Too few healthy servers (`status`); exits with status 3.
+#[derive(Debug)]
+pub struct Unavailable(pub String);
+
+impl fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unavailable {}
 
 /// A mistake in how shardlock was invoked; exits with status 2.
 #[derive(Debug)]

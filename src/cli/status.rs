@@ -11,15 +11,19 @@ use shardlock::encoding::hex;
 pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
     let health = settings.session.keyset_health(args.keyset.as_deref())?;
     let n = health.servers.len();
-    outln!(
-        "keyset {} ({}-of-{}, epoch {}, id {})",
-        health.name,
-        health.threshold,
-        n,
-        health.epoch,
-        hex(&health.id)
-    );
-    for server in &health.servers {
+    // -q: nothing but the verdict (errors, and warnings).
+    let show = !settings.quiet;
+    if show {
+        outln!(
+            "keyset {} ({}-of-{}, epoch {}, id {})",
+            health.name,
+            health.threshold,
+            n,
+            health.epoch,
+            hex(&health.id)
+        );
+    }
+    for server in health.servers.iter().filter(|_| show) {
         let s = &server.status;
         let latency = s
             .latency_ms
@@ -105,7 +109,23 @@ pub fn run(settings: &Settings, args: &StatusArgs) -> Result<()> {
     }
     let (healthy, threshold) = (health.healthy(), health.threshold);
     if !health.can_decrypt() {
-        bail!("only {healthy} of {n} servers are healthy; decryption needs {threshold}");
+        return Err(super::settings::Unavailable(format!(
+            "only {healthy} of {n} servers are healthy; decryption needs {threshold}"
+        ))
+        .into());
+    }
+    let mismatched: Vec<&str> = health
+        .servers
+        .iter()
+        .filter(|s| s.status.pin_ok == Some(false))
+        .map(|s| s.status.url.as_str())
+        .collect();
+    if !mismatched.is_empty() {
+        bail!(
+            "certificate pin mismatch at {}: a server presented another certificate than the \
+             config pins",
+            mismatched.join(", ")
+        );
     }
     settings.note(format_args!(
         "{healthy} of {n} servers healthy; decryption needs {threshold}"

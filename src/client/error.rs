@@ -73,7 +73,38 @@ pub enum Error {
     Failed(String),
 }
 
+/// What kind of failure an error is, for a script's exit status
+/// (README "Exit status").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The invocation or the configuration (2).
+    Usage,
+    /// Not enough key-share servers answered; retrying later may help (3).
+    Unavailable,
+    /// A file is tampered, truncated or foreign (4).
+    Integrity,
+    /// Anything else (1).
+    Other,
+}
+
 impl Error {
+    /// The kind of failure, following the cause through steps.
+    pub fn kind(&self) -> FailureKind {
+        use crate::envelope::keywrap::UnwrapError;
+        use crate::threshold::kem::KemError;
+        match self {
+            Error::Step { source, .. } => source.kind(),
+            _ if self.is_usage() => FailureKind::Usage,
+            Error::Unwrap(e) if e.is_not_enough_servers() => FailureKind::Unavailable,
+            Error::Unwrap(UnwrapError::UnwrapFailed)
+            | Error::Unwrap(UnwrapError::Kem(KemError::InvalidEphemeral))
+            | Error::Envelope(EnvelopeError::Format(_))
+            | Error::Envelope(EnvelopeError::Stream(_))
+            | Error::Path(_) => FailureKind::Integrity,
+            _ => FailureKind::Other,
+        }
+    }
+
     /// Whether the invocation or the configuration is at fault (nothing was
     /// attempted): exit status 2 in the CLI.
     pub fn is_usage(&self) -> bool {

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-pub use error::{one_line, Error, Result};
+pub use error::{one_line, Error, FailureKind, Result};
 pub use file::{DecryptFile, EncryptFile, FileOutcome};
 pub use report::{QuietReporter, Reporter};
 

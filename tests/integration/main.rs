@@ -3,6 +3,7 @@
 
 mod cli;
 mod docs;
+mod exit_codes;
 mod lifecycle;
 mod limits;
 mod machines;

@@ -300,7 +300,7 @@ fn unreachable_servers_are_named_in_plain_words() {
         _ => {}
     });
     let out = decrypt_file(&config, &fx.sealed, &work.join("out.bin"));
-    out.expect_code(1);
+    out.expect_code(3);
     assert!(
         out.stderr.contains("refused the connection"),
         "{}",
@@ -330,7 +330,7 @@ fn unreachable_servers_are_named_in_plain_words() {
         work.join("out2.bin").as_os_str(),
         fx.sealed.as_os_str(),
     ]);
-    out.expect_code(1);
+    out.expect_code(3);
     assert!(out.stderr.contains("timed out after 1 s"), "{}", out.stderr);
     assert!(!out.stderr.contains("os error"), "{}", out.stderr);
     fx.cluster.stop();

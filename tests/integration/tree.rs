@@ -1161,7 +1161,7 @@ fn two_nodes_down_fails_the_restore_once_listing_the_servers_and_writes_no_file(
     cluster.kill_node(3);
 
     let out = decrypt_tree(&config, &enc, &dest, &["--quiet"]);
-    out.expect_code(1);
+    out.expect_code(3);
     let lines = out.stderr_lines();
     let errors: Vec<&&str> = lines
         .iter()
@@ -1187,7 +1187,7 @@ fn two_nodes_down_fails_the_restore_once_listing_the_servers_and_writes_no_file(
 
     // The same with --json: the summary still comes out, and says so.
     let out = decrypt_tree(&config, &enc, &dest, &["--json"]);
-    out.expect_code(1);
+    out.expect_code(3);
     let json = summary(&out);
     assert_eq!(json["files"], 0, "{json}");
     assert_eq!(final_files(&dest), Vec::<String>::new(), "no file restored");

@@ -1,0 +1,118 @@
+//! Exit statuses a script can rely on (issue #11, item 2): a closed output
+//! pipe ends quietly, `status -q` says nothing when all is well, and a
+//! tree run stopped by SIGINT exits 130 (not-enough-servers = 3 and
+//! integrity = 4 are pinned by the decrypt tests in `cli` and `tree`).
+
+use std::io::Read;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::cli;
+use crate::lifecycle::created;
+
+#[test]
+fn a_closed_output_pipe_ends_quietly_with_141() {
+    let fleet = created(3, "2");
+    let data = cli::random_bytes(4 << 20);
+    let sealed = fleet.encrypt("big", &data);
+    let config = fleet.config();
+    let mut cmd = cli::shardlock([
+        "--config",
+        config.to_str().unwrap(),
+        "decrypt",
+        sealed.to_str().unwrap(),
+    ]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    // Read a little, then close the pipe, as `| head -c 100` does.
+    let mut first = [0u8; 100];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("some output");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    let status = child.wait().expect("wait");
+    assert_eq!(first, data[..100]);
+    assert_eq!(status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}
+
+#[test]
+fn status_is_silent_with_q_when_healthy_and_exits_3_below_the_threshold() {
+    let mut fleet = created(3, "2");
+    let quiet = fleet.shardlock(&["-q", "status"]);
+    quiet.expect_code(0);
+    assert!(
+        quiet.stdout.is_empty() && quiet.stderr.is_empty(),
+        "{}",
+        quiet.stderr
+    );
+    fleet.stop(0);
+    fleet.stop(1);
+    let out = fleet.shardlock(&["-q", "status"]);
+    assert_eq!(out.code(), Some(3), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    assert!(out.stderr.contains("only 1 of 3"), "{}", out.stderr);
+}
+
+#[test]
+fn a_tree_run_stopped_by_sigint_exits_130() {
+    let fleet = created(3, "2");
+    let src = fleet.tmp.path().join("many");
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..4000 {
+        std::fs::write(src.join(format!("f{i}")), vec![i as u8; 2048]).unwrap();
+    }
+    let config = fleet.config();
+    let out_dir = fleet.tmp.path().join("many.enc");
+    let mut cmd = cli::shardlock([
+        "--config",
+        config.to_str().unwrap(),
+        "encrypt",
+        "-r",
+        src.to_str().unwrap(),
+        "-o",
+        out_dir.to_str().unwrap(),
+        "-j",
+        "1",
+    ]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    // Wait until it has written something, then interrupt it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::read_dir(&out_dir).map_or(0, |d| d.count()) == 0 {
+        assert!(Instant::now() < deadline, "no output appeared");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("wait");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .unwrap();
+    // A run fast enough to finish before the signal landed exits 0.
+    assert!(
+        matches!(status.code(), Some(130) | Some(0)),
+        "{status:?}: {stderr}"
+    );
+    if status.code() == Some(130) {
+        assert!(stderr.contains("interrupted"), "{stderr}");
+    }
+}
