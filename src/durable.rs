@@ -64,6 +64,31 @@ pub struct Attributes {
     pub mtime: Option<(i64, u32)>,
 }
 
+/// Temporary files being written right now, so that a process stopped by
+/// a signal can remove them before it exits ([`remove_in_progress`]):
+/// a decryption interrupted mid-way must not leave hidden plaintext.
+static IN_PROGRESS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn in_progress() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    IN_PROGRESS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn untrack(temp: &Path) {
+    in_progress().retain(|p| p != temp);
+}
+
+/// Removes every temporary file still being written (a signal handler
+/// calls this just before the process exits); returns how many there were.
+pub fn remove_in_progress() -> usize {
+    let temps: Vec<PathBuf> = in_progress().drain(..).collect();
+    for temp in &temps {
+        let _ = fs::remove_file(temp);
+    }
+    temps.len()
+}
+
 /// An output file under construction. Dropping it without committing
 /// removes the temporary file.
 #[derive(Debug)]
@@ -95,6 +120,7 @@ impl AtomicFile {
         ));
         let file = create_new_private(&temp)
             .map_err(|e| context(e, format_args!("cannot create a temporary file beside it")))?;
+        in_progress().push(temp.clone());
         Ok(Self {
             target: target.to_path_buf(),
             temp,
@@ -148,7 +174,8 @@ impl AtomicFile {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(already_exists()),
             Err(e) => return Err(context(e, format_args!("cannot move it into place"))),
         }
-        // Committed: nothing left for Drop to remove.
+        // Committed: nothing left for Drop (or a signal) to remove.
+        untrack(&self.temp);
         self.temp = PathBuf::new();
         Ok(parent_of(&self.target))
     }
@@ -157,6 +184,7 @@ impl AtomicFile {
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         if !self.temp.as_os_str().is_empty() {
+            untrack(&self.temp);
             self.file.take();
             let _ = fs::remove_file(&self.temp);
         }

@@ -30,6 +30,8 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
         let outcome = settings.session.decrypt_tree(&request, &terminal, &stop)?;
         return finish_tree(settings, &terminal, outcome, args.tree.json);
     }
+    // Ctrl-C removes the partial output before exiting.
+    super::progress::exit_on_signal();
     let outcome = settings.session.decrypt_file(
         &DecryptFile {
             input: args.input.clone(),

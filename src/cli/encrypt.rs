@@ -24,6 +24,8 @@ pub fn run(settings: &Settings, args: &EncryptArgs) -> Result<()> {
         let outcome = settings.session.encrypt_tree(&request, &terminal, &stop)?;
         return finish_tree(settings, &terminal, outcome, args.tree.json);
     }
+    // Ctrl-C removes the partial output before exiting.
+    super::progress::exit_on_signal();
     let outcome = settings.session.encrypt_file(&EncryptFile {
         keyset: args.keyset.clone(),
         input: args.input.clone(),

@@ -158,6 +158,43 @@ pub fn finish_tree(
     Ok(())
 }
 
+/// For single-file runs: the first Ctrl-C or SIGTERM removes the partial
+/// output (a temporary file beside the target, perhaps plaintext) and
+/// exits with status 130 at once.
+pub fn exit_on_signal() {
+    let spawned = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(|| {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                let Ok(mut term) =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                else {
+                    return;
+                };
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                let removed = shardlock::client::remove_partial_outputs();
+                warn(if removed > 0 {
+                    "interrupted; the partial output was removed"
+                } else {
+                    "interrupted"
+                });
+                std::process::exit(130);
+            });
+        });
+    if spawned.is_err() {
+        warn("cannot watch for Ctrl-C; an interrupted run may leave a temporary file");
+    }
+}
+
 /// A flag set by the first Ctrl-C or SIGTERM, so workers stop between
 /// files and temporary files are cleaned up; a second signal exits at once.
 pub fn interrupt_flag() -> Arc<AtomicBool> {
@@ -187,6 +224,7 @@ pub fn interrupt_flag() -> Arc<AtomicBool> {
                         set.store(true, Ordering::Relaxed);
                         warn("stopping after the files in progress (signal again to quit now)");
                     } else {
+                        shardlock::client::remove_partial_outputs();
                         std::process::exit(130);
                     }
                 }

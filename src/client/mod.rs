@@ -32,6 +32,14 @@ pub use error::{one_line, Error, FailureKind, Result};
 pub use file::{DecryptFile, EncryptFile, FileOutcome};
 pub use report::{QuietReporter, Reporter};
 
+/// Removes every output still being written (temporary files beside
+/// their targets): what a signal handler calls before the process exits,
+/// so an interrupted decryption leaves no hidden plaintext. Returns how
+/// many there were.
+pub fn remove_partial_outputs() -> usize {
+    crate::durable::remove_in_progress()
+}
+
 /// Writes `bytes` to a new private file (mode 0600) durably; never
 /// replaces an existing one (a recovery key file).
 pub fn write_new_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {

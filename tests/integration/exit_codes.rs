@@ -3,7 +3,7 @@
 //! tree run stopped by SIGINT exits 130 (not-enough-servers = 3 and
 //! integrity = 4 are pinned by the decrypt tests in `cli` and `tree`).
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -115,4 +115,57 @@ fn a_tree_run_stopped_by_sigint_exits_130() {
     if status.code() == Some(130) {
         assert!(stderr.contains("interrupted"), "{stderr}");
     }
+}
+
+#[test]
+fn a_single_file_decrypt_stopped_by_sigint_leaves_no_partial_plaintext() {
+    let fleet = created(3, "2");
+    let data = cli::random_bytes(4 << 20);
+    let sealed = std::fs::read(fleet.encrypt("big", &data)).unwrap();
+    let config = fleet.config();
+    let dir = fleet.tmp.path().join("restore");
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("big.bin");
+    // Ciphertext on stdin, half of it: the run is mid-way, its temporary
+    // output open beside the target, when the signal comes.
+    let mut cmd = cli::shardlock([
+        "--config",
+        config.to_str().unwrap(),
+        "decrypt",
+        "-o",
+        target.to_str().unwrap(),
+        "-",
+    ]);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(&sealed[..sealed.len() / 2]).unwrap();
+    stdin.flush().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::read_dir(&dir).unwrap().count() == 0 {
+        assert!(Instant::now() < deadline, "no temporary output appeared");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("wait");
+    drop(stdin);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("partial output was removed"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
