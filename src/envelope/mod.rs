@@ -197,9 +197,19 @@ impl SealedHeader {
 /// Reads and parses the header from the start of `input`, leaving `input`
 /// positioned at the first body byte. Reads exactly the header's bytes.
 pub fn read_header<R: Read + ?Sized>(input: &mut R) -> Result<SealedHeader, EnvelopeError> {
+    // As much of the preamble as there is: a short input is judged by
+    // what it holds ("not a shardlock file" unless it starts like one).
     let mut bytes = vec![0u8; PREAMBLE_LEN];
-    read_exact_or_truncated(input, &mut bytes)?;
-    let len = header_len(&bytes)?;
+    let mut filled = 0;
+    while filled < PREAMBLE_LEN {
+        match input.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(EnvelopeError::Read(e)),
+        }
+    }
+    let len = header_len(&bytes[..filled])?;
     bytes.resize(len, 0);
     read_exact_or_truncated(input, &mut bytes[PREAMBLE_LEN..])?;
     let (header, _) = Header::parse(&bytes)?;

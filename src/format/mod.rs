@@ -305,10 +305,16 @@ impl Header {
 /// [`PREAMBLE_LEN`] bytes) and returns the total header length it declares,
 /// so a reader can fetch exactly that many bytes before parsing.
 pub fn header_len(input: &[u8]) -> Result<usize, FormatError> {
-    let magic = input.get(..MAGIC.len()).ok_or(FormatError::Truncated)?;
+    // A short input that agrees with the magic so far is a truncation;
+    // anything else (an empty input included) is a foreign file.
+    let Some(magic) = input.get(..MAGIC.len()) else {
+        return Err(if !input.is_empty() && MAGIC.starts_with(input) {
+            FormatError::Truncated
+        } else {
+            FormatError::NotShardlock
+        });
+    };
     if magic != MAGIC {
-        // A short input that agrees with the magic so far is a truncation;
-        // anything else is a foreign file.
         return Err(FormatError::NotShardlock);
     }
     let version = *input.get(MAGIC.len()).ok_or(FormatError::Truncated)?;

@@ -211,3 +211,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn short_inputs_are_foreign_unless_they_start_like_a_shardlock_file() {
+    assert_eq!(header_len(b""), Err(FormatError::NotShardlock));
+    assert_eq!(header_len(b"hi\n"), Err(FormatError::NotShardlock));
+    assert_eq!(header_len(b"shard"), Err(FormatError::Truncated));
+    assert_eq!(
+        header_len(b"shardlock\x01\x00"),
+        Err(FormatError::Truncated)
+    );
+}
