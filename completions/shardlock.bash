@@ -1088,7 +1088,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__keyset__subcmd__create)
-            opts="-t -s -q -j -h --threshold --server --admin-token-file --client-name --default --dealer --resume --abort --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
+            opts="-t -s -q -j -h --threshold --server --admin-token-file --client-name --default --dealer --trust-fingerprint --resume --abort --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1514,7 +1514,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__keyset__subcmd__repair)
-            opts="-s -q -j -h --participant --server --admin-token-file --client-name --resume --abort --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
+            opts="-s -q -j -h --participant --server --admin-token-file --client-name --trust-fingerprint --resume --abort --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1568,7 +1568,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__keyset__subcmd__reshare)
-            opts="-t -s -q -j -h --threshold --server --admin-token-file --client-name --resume --abort --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
+            opts="-t -s -q -j -h --threshold --server --admin-token-file --client-name --trust-fingerprint --resume --abort --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

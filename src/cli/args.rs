@@ -377,6 +377,11 @@ pub struct KeysetCreateArgs {
     #[arg(long, conflicts_with_all = ["resume", "abort"])]
     pub dealer: bool,
 
+    /// Pin servers given without `#sha256:` to whatever certificate they
+    /// present (only on a network you trust; a terminal asks instead)
+    #[arg(long)]
+    pub trust_fingerprint: bool,
+
     #[command(flatten)]
     pub round: RoundArgs,
 }
@@ -434,6 +439,11 @@ pub struct KeysetRepairArgs {
     #[arg(long, value_name = "NAME")]
     pub client_name: Option<String>,
 
+    /// Pin servers given without `#sha256:` to whatever certificate they
+    /// present (only on a network you trust; a terminal asks instead)
+    #[arg(long)]
+    pub trust_fingerprint: bool,
+
     #[command(flatten)]
     pub round: RoundArgs,
 }
@@ -462,6 +472,11 @@ pub struct KeysetReshareArgs {
     /// Name of the client token requested from new servers
     #[arg(long, value_name = "NAME")]
     pub client_name: Option<String>,
+
+    /// Pin servers given without `#sha256:` to whatever certificate they
+    /// present (only on a network you trust; a terminal asks instead)
+    #[arg(long)]
+    pub trust_fingerprint: bool,
 
     #[command(flatten)]
     pub round: RoundArgs,

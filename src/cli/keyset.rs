@@ -10,6 +10,7 @@ use super::args::{KeysetCommand, KeysetCreateArgs, KeysetRevokeArgs};
 use super::progress::Terminal;
 use super::settings::{Settings, UsageError};
 use shardlock::client::admin::{check_revocable, check_servers, CreateKeyset, DealTarget};
+use shardlock::client::lifecycle::ServerArg;
 use shardlock::encoding::{hex, parse_fingerprint};
 use shardlock::protocol::Token;
 
@@ -127,13 +128,21 @@ fn create_command(settings: &Settings, args: &KeysetCreateArgs) -> Result<()> {
         threshold,
         &urls.iter().map(String::as_str).collect::<Vec<_>>(),
     )?;
+    let pinned = super::lifecycle::confirm_pins(
+        settings,
+        parsed
+            .into_iter()
+            .map(|(url, fingerprint)| ServerArg { url, fingerprint })
+            .collect(),
+        args.trust_fingerprint,
+    )?;
     let tokens = admin_tokens(args.admin_token_file.as_deref(), &urls)?;
-    let servers = parsed
+    let servers = pinned
         .into_iter()
         .zip(tokens)
-        .map(|((url, fingerprint), admin_token)| DealTarget {
-            url,
-            fingerprint,
+        .map(|(server, admin_token)| DealTarget {
+            url: server.url,
+            fingerprint: server.fingerprint,
             admin_token,
         })
         .collect();

@@ -16,7 +16,7 @@ use super::progress::Terminal;
 use super::settings::{Settings, UsageError};
 use shardlock::client::admin::check_servers;
 use shardlock::client::lifecycle::{AdminTokens, Change, RoundReport, RoundRequest, ServerArg};
-use shardlock::encoding::hex;
+use shardlock::encoding::{format_fingerprint, hex};
 use shardlock::lifecycle::Operation;
 use shardlock::protocol::Token;
 
@@ -24,7 +24,7 @@ use shardlock::protocol::Token;
 pub fn create(settings: &Settings, args: &KeysetCreateArgs) -> Result<()> {
     let change = || -> Result<Change> {
         let threshold = args.threshold.unwrap_or_default();
-        let servers = checked_servers(threshold, &args.servers)?;
+        let servers = checked_servers(settings, threshold, &args.servers, args.trust_fingerprint)?;
         Ok(Change::Create {
             threshold,
             servers,
@@ -64,9 +64,13 @@ pub fn repair(settings: &Settings, args: &KeysetRepairArgs) -> Result<()> {
     urls.extend(args.server.clone());
     let change = || -> Result<Change> {
         let participant = args.participant.unwrap_or_default();
-        let server = server_args(args.server.as_slice())?
-            .pop()
-            .ok_or_else(|| UsageError::new("--server is required"))?;
+        let server = confirm_pins(
+            settings,
+            server_args(args.server.as_slice())?,
+            args.trust_fingerprint,
+        )?
+        .pop()
+        .ok_or_else(|| UsageError::new("--server is required"))?;
         Ok(Change::Repair {
             participant,
             server,
@@ -97,7 +101,7 @@ pub fn reshare(settings: &Settings, args: &KeysetReshareArgs) -> Result<()> {
     let change = || -> Result<Change> {
         // The threshold stays as it is unless given.
         let threshold = args.threshold.or(current).unwrap_or_default();
-        let servers = checked_servers(threshold, &args.servers)?;
+        let servers = checked_servers(settings, threshold, &args.servers, args.trust_fingerprint)?;
         Ok(Change::Reshare { threshold, servers })
     };
     round(
@@ -124,12 +128,68 @@ fn configured_urls(settings: &Settings, name: &str) -> Result<Vec<String>> {
 }
 
 /// The servers of a new epoch, checked with its threshold before anyone
-/// is asked for anything.
-fn checked_servers(threshold: u16, args: &[String]) -> Result<Vec<ServerArg>> {
+/// is asked for anything, then each unpinned one pinned (see
+/// [`confirm_pins`]).
+fn checked_servers(
+    settings: &Settings,
+    threshold: u16,
+    args: &[String],
+    trust: bool,
+) -> Result<Vec<ServerArg>> {
     let servers = server_args(args)?;
     let urls: Vec<&str> = servers.iter().map(|s| s.url.as_str()).collect();
     check_servers(threshold, &urls)?;
-    Ok(servers)
+    confirm_pins(settings, servers, trust)
+}
+
+/// Pins every `https://` server given without `#sha256:` before any
+/// admin token is asked for: its presented certificate's fingerprint is
+/// shown, and trusted on a yes at the terminal or with
+/// `--trust-fingerprint`; otherwise the command stops and says what to add.
+pub(super) fn confirm_pins(
+    settings: &Settings,
+    servers: Vec<ServerArg>,
+    trust: bool,
+) -> Result<Vec<ServerArg>> {
+    let options = settings.session.http_options();
+    servers
+        .into_iter()
+        .map(|mut server| {
+            if server.fingerprint.is_some() || !server.url.starts_with("https://") {
+                return Ok(server);
+            }
+            let presented =
+                shardlock::client::http::AdminClient::presented_fingerprint(&server.url, &options)?;
+            let shown = format_fingerprint(&presented);
+            let trusted = if trust {
+                true
+            } else if std::io::stdin().is_terminal() {
+                eprint!(
+                    "{} presents certificate {shown}.\nTrust it? Compare it with what `shardlock \
+                     server init` printed on that server [y/N]: ",
+                    server.url
+                );
+                let mut answer = String::new();
+                std::io::stdin()
+                    .read_line(&mut answer)
+                    .context("cannot read the answer")?;
+                matches!(answer.trim(), "y" | "Y" | "yes")
+            } else {
+                false
+            };
+            if !trusted {
+                return Err(UsageError::new(format!(
+                    "{0} has no pin; it presents {shown}. After checking that with the server's \
+                     operator, pass --server '{0}#{shown}' (or --trust-fingerprint)",
+                    server.url
+                ))
+                .into());
+            }
+            settings.note(format_args!("pinned {} at {shown}", server.url));
+            server.fingerprint = Some(presented);
+            Ok(server)
+        })
+        .collect()
 }
 
 fn server_args(args: &[String]) -> Result<Vec<ServerArg>> {

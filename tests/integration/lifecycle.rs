@@ -744,3 +744,32 @@ fn token_files_name_servers_for_every_admin_command_and_misuse_is_a_usage_error(
     ])
     .expect_code(0);
 }
+
+#[test]
+fn create_without_a_pin_shows_the_fingerprint_and_needs_trust() {
+    let fleet = Fleet::new(3);
+    let bare: Vec<String> = fleet.nodes.iter().map(|n| n.url().to_string()).collect();
+    let mut args = vec!["-t", "2"];
+    for s in &bare {
+        args.extend(["--server", s.as_str()]);
+    }
+    // No terminal, no pin, no --trust-fingerprint: nothing is created, and
+    // the message carries the exact pin to add.
+    let out = fleet.keyset("create", "main", &args);
+    assert_eq!(out.code(), Some(2), "{}", out.stderr);
+    let shown = format_fingerprint(&fleet.nodes[0].fingerprint);
+    assert!(out.stderr.contains(&shown), "{}", out.stderr);
+    assert!(fleet.nodes.iter().all(|n| n.state.keyset_ids().is_empty()));
+    args.push("--trust-fingerprint");
+    fleet.keyset("create", "main", &args).expect_code(0);
+    let config = fleet.loaded();
+    for (server, node) in config
+        .entry("main")
+        .unwrap()
+        .servers()
+        .iter()
+        .zip(&fleet.nodes)
+    {
+        assert_eq!(server.fingerprint, Some(node.fingerprint));
+    }
+}

@@ -52,6 +52,30 @@ impl AdminClient {
         self.connection.json(Method::Get, "/v1/health", None, None)
     }
 
+    /// The SHA-256 fingerprint of the certificate the server at `url`
+    /// presents, for a user to confirm before pinning it (`keyset create`
+    /// without `#sha256:`). The pinning verifier reports what a server
+    /// presented when the pin does not match; a pin of zeros matches no
+    /// certificate, so the handshake fails right there with it, and no
+    /// request is ever sent unpinned.
+    pub fn presented_fingerprint(url: &str, options: &HttpOptions) -> Result<[u8; 32], HttpError> {
+        let probe = Self::new(url, Some([0; 32]), Token::new(String::new()), options)?;
+        match probe.health() {
+            Err(HttpError::PinMismatch {
+                presented: Some(presented),
+                ..
+            }) => crate::encoding::parse_fingerprint(&presented).ok_or(HttpError::Malformed {
+                url: url.to_string(),
+                reason: "its certificate fingerprint could not be read".into(),
+            }),
+            Err(e) => Err(e),
+            Ok(_) => Err(HttpError::Malformed {
+                url: url.to_string(),
+                reason: "it accepted a connection that no certificate should pin".into(),
+            }),
+        }
+    }
+
     /// `GET /metrics` (no credential needed): Prometheus text.
     pub fn metrics(&self) -> Result<String, HttpError> {
         let (_, body) = self.connection.send(Method::Get, "/metrics", None, None)?;
