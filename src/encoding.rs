@@ -1,8 +1,11 @@
-//! Text encodings of bytes shared by every layer: lower-case hex (keyset
-//! ids, temp-file suffixes), unpadded base64url (the wire protocol and the
-//! config, RFC 4648 section 5) and certificate fingerprints
-//! (`sha256:<64 hex>`). One implementation of each, so the client, the
-//! server and the docs can never disagree on a spelling.
+//! Text encodings shared by every layer: lower-case hex (keyset ids,
+//! temp-file suffixes), unpadded base64url (the wire protocol and the
+//! config, RFC 4648 section 5), certificate fingerprints (`sha256:<64
+//! hex>`) and RFC 3339 UTC timestamps (audit lines, JSON summaries). One
+//! implementation of each, so the client, the server and the docs can
+//! never disagree on a spelling.
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -70,6 +73,42 @@ pub fn parse_fingerprint(text: &str) -> Option<[u8; 32]> {
         .unwrap_or(text);
     let digits: String = hex_part.chars().filter(|c| *c != ':').collect();
     parse_hex32(&digits)
+}
+
+/// The current UTC time as RFC 3339, e.g. `2024-05-01T12:34:56.789Z`.
+pub fn now_rfc3339() -> String {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    format_rfc3339(since.as_secs(), since.subsec_millis())
+}
+
+/// Formats seconds since the Unix epoch (UTC) with milliseconds.
+pub(crate) fn format_rfc3339(secs: u64, millis: u32) -> String {
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (the well-known
+/// era-based conversion: 400-year eras of 146097 days).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 #[cfg(test)]

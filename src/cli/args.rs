@@ -144,8 +144,9 @@ pub struct TreeArgs {
     #[arg(long, requires = "recursive")]
     pub skip_unchanged: bool,
 
-    /// Print one JSON summary on stdout (files, bytes, skipped, failed, seconds)
-    #[arg(long, requires = "recursive")]
+    /// Print one JSON summary on stdout (files, bytes, skipped, failed,
+    /// seconds, timestamp, exit_code), also for a single file
+    #[arg(long)]
     pub json: bool,
 }
 

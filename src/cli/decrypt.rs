@@ -30,17 +30,32 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
         let outcome = settings.session.decrypt_tree(&request, &terminal, &stop)?;
         return finish_tree(settings, &terminal, outcome, args.tree.json);
     }
+    let to_stdout = args.output.as_deref().is_none_or(|o| o.as_os_str() == "-");
+    if args.tree.json && to_stdout {
+        return Err(super::settings::UsageError::new(
+            "--json needs -o FILE: stdout carries the data",
+        )
+        .into());
+    }
     // Ctrl-C removes the partial output before exiting.
     super::progress::exit_on_signal();
-    let outcome = settings.session.decrypt_file(
-        &DecryptFile {
-            input: args.input.clone(),
-            output: args.output.clone(),
-            force: args.force,
-            recovery,
-        },
-        &Terminal::plain(settings),
-    )?;
+    let started = std::time::Instant::now();
+    let result = settings
+        .session
+        .decrypt_file(
+            &DecryptFile {
+                input: args.input.clone(),
+                output: args.output.clone(),
+                force: args.force,
+                recovery,
+            },
+            &Terminal::plain(settings),
+        )
+        .map_err(anyhow::Error::from);
+    if args.tree.json {
+        super::progress::single_file_json("decrypt", started, &result);
+    }
+    let outcome = result?;
     if args.recovery_key.is_some() {
         settings.note(format_args!(
             "decrypted {} bytes with the recovery key",

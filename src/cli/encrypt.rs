@@ -24,14 +24,29 @@ pub fn run(settings: &Settings, args: &EncryptArgs) -> Result<()> {
         let outcome = settings.session.encrypt_tree(&request, &terminal, &stop)?;
         return finish_tree(settings, &terminal, outcome, args.tree.json);
     }
+    let to_stdout = args.output.as_deref().is_none_or(|o| o.as_os_str() == "-");
+    if args.tree.json && to_stdout {
+        return Err(super::settings::UsageError::new(
+            "--json needs -o FILE: stdout carries the data",
+        )
+        .into());
+    }
     // Ctrl-C removes the partial output before exiting.
     super::progress::exit_on_signal();
-    let outcome = settings.session.encrypt_file(&EncryptFile {
-        keyset: args.keyset.clone(),
-        input: args.input.clone(),
-        output: args.output.clone(),
-        force: args.force,
-    })?;
+    let started = std::time::Instant::now();
+    let result = settings
+        .session
+        .encrypt_file(&EncryptFile {
+            keyset: args.keyset.clone(),
+            input: args.input.clone(),
+            output: args.output.clone(),
+            force: args.force,
+        })
+        .map_err(anyhow::Error::from);
+    if args.tree.json {
+        super::progress::single_file_json("encrypt", started, &result);
+    }
+    let outcome = result?;
     settings.note(format_args!(
         "encrypted {} bytes for keyset {}",
         outcome.bytes, outcome.keyset

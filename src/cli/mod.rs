@@ -88,7 +88,8 @@ fn report(error: &anyhow::Error) -> i32 {
     exit_status(error)
 }
 
-fn exit_status(error: &anyhow::Error) -> i32 {
+/// The exit status an error gives (README "Exit status").
+pub(crate) fn exit_status(error: &anyhow::Error) -> i32 {
     use shardlock::client::FailureKind;
     let mut status = EXIT_FAILURE;
     for cause in error.chain() {

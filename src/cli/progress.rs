@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::settings::{warn, Settings};
@@ -121,11 +121,37 @@ pub fn finish_tree(
 ) -> Result<()> {
     terminal.clear();
     let summary = outcome.summary;
+    // The run's verdict first, so the JSON summary can carry its status.
+    let verdict: Result<()> = if let Some(fatal) = outcome.fatal {
+        Err(fatal.into())
+    } else if summary.interrupted {
+        Err(super::settings::Interrupted(
+            "interrupted; nothing half-written was left under a final name, rerun with \
+             --skip-unchanged to finish"
+                .into(),
+        )
+        .into())
+    } else if !summary.failed.is_empty() {
+        Err(anyhow::anyhow!(
+            "{} file(s) failed (named above); the rest were processed",
+            summary.failed.len()
+        ))
+    } else {
+        Ok(())
+    };
     if json {
-        outln!(
-            "{}",
-            serde_json::to_string(&summary).context("cannot print the summary")?
-        );
+        let mut value = serde_json::to_value(&summary).context("cannot print the summary")?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert(
+                "timestamp".into(),
+                shardlock::encoding::now_rfc3339().into(),
+            );
+            object.insert(
+                "exit_code".into(),
+                verdict.as_ref().err().map_or(0, super::exit_status).into(),
+            );
+        }
+        outln!("{value}");
     } else {
         settings.note(format_args!(
             "{}ed {} files ({} bytes) in {:.2} s; {} unchanged, {} skipped, {} failed",
@@ -138,24 +164,31 @@ pub fn finish_tree(
             summary.failed.len()
         ));
     }
-    if let Some(fatal) = outcome.fatal {
-        return Err(fatal.into());
+    verdict
+}
+
+/// `--json` for a single file: one line on stdout, whether it worked or
+/// not (the error itself still goes to stderr once).
+pub fn single_file_json(
+    operation: &str,
+    started: std::time::Instant,
+    result: &Result<shardlock::client::FileOutcome>,
+) {
+    let mut value = serde_json::json!({
+        "operation": operation,
+        "files": u64::from(result.is_ok()),
+        "seconds": started.elapsed().as_secs_f64(),
+        "timestamp": shardlock::encoding::now_rfc3339(),
+        "exit_code": result.as_ref().err().map_or(0, super::exit_status),
+    });
+    match result {
+        Ok(outcome) => {
+            value["bytes"] = outcome.bytes.into();
+            value["keyset"] = outcome.keyset.clone().into();
+        }
+        Err(e) => value["error"] = shardlock::client::one_line(e.as_ref()).into(),
     }
-    if summary.interrupted {
-        return Err(super::settings::Interrupted(
-            "interrupted; nothing half-written was left under a final name, rerun with \
-             --skip-unchanged to finish"
-                .into(),
-        )
-        .into());
-    }
-    if !summary.failed.is_empty() {
-        bail!(
-            "{} file(s) failed (named above); the rest were processed",
-            summary.failed.len()
-        );
-    }
-    Ok(())
+    outln!("{value}");
 }
 
 /// For single-file runs: the first Ctrl-C or SIGTERM removes the partial

@@ -169,3 +169,70 @@ fn a_single_file_decrypt_stopped_by_sigint_leaves_no_partial_plaintext() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn json_summaries_carry_a_timestamp_and_the_exit_code_for_files_and_trees() {
+    let mut fleet = created(3, "2");
+    let sealed = fleet.encrypt("one", b"one file");
+    let out_file = fleet.tmp.path().join("one.out");
+    let ok = fleet.shardlock(&[
+        "decrypt",
+        "--json",
+        "-o",
+        out_file.to_str().unwrap(),
+        sealed.to_str().unwrap(),
+    ]);
+    ok.expect_code(0);
+    let value: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(value["exit_code"], 0, "{value}");
+    assert_eq!(value["bytes"], 8, "{value}");
+    assert!(
+        value["timestamp"].as_str().unwrap().ends_with('Z'),
+        "{value}"
+    );
+    // Refused on stdout, where the data goes.
+    let refused = fleet.shardlock(&["decrypt", "--json", sealed.to_str().unwrap()]);
+    assert_eq!(refused.code(), Some(2), "{}", refused.stderr);
+    // A failure still prints its line, with the status the process exits with.
+    fleet.stop(0);
+    fleet.stop(1);
+    let again = fleet.tmp.path().join("again.out");
+    let failed = fleet.shardlock(&[
+        "decrypt",
+        "--json",
+        "-o",
+        again.to_str().unwrap(),
+        sealed.to_str().unwrap(),
+    ]);
+    assert_eq!(failed.code(), Some(3), "{}", failed.stderr);
+    let value: serde_json::Value = serde_json::from_slice(&failed.stdout).unwrap();
+    assert_eq!(value["exit_code"], 3, "{value}");
+    assert!(
+        value["error"]
+            .as_str()
+            .unwrap()
+            .contains("key-share servers"),
+        "{value}"
+    );
+    // A tree run's summary too.
+    let src = fleet.tmp.path().join("t");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a"), b"a").unwrap();
+    let enc = fleet.tmp.path().join("t.enc");
+    let tree = fleet.shardlock(&[
+        "encrypt",
+        "-r",
+        "--json",
+        src.to_str().unwrap(),
+        "-o",
+        enc.to_str().unwrap(),
+    ]);
+    tree.expect_code(0);
+    let value: serde_json::Value = serde_json::from_slice(&tree.stdout).unwrap();
+    assert_eq!(
+        (value["exit_code"].clone(), value["files"].clone()),
+        (0.into(), 1.into()),
+        "{value}"
+    );
+    assert!(value["timestamp"].is_string(), "{value}");
+}
