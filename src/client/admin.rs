@@ -191,7 +191,7 @@ impl Session {
                     revoked += 1;
                     reporter.note(&format!("revoked {client} at {}", server.url));
                 }
-                Err(e) => failures.push(format!("{}: {}", server.url, Error::from(e).chain())),
+                Err(e) => failures.push(Error::from(e).for_server(&server.url)),
             }
         }
         let n = entry.servers().len();

@@ -105,6 +105,17 @@ impl Error {
         }
     }
 
+    /// The error's chain for a list of servers, prefixed with `url` unless
+    /// the chain already names it (so no line says a URL twice).
+    pub fn for_server(&self, url: &str) -> String {
+        let text = self.chain();
+        if text.contains(url) {
+            text
+        } else {
+            format!("{url}: {text}")
+        }
+    }
+
     /// Whether the invocation or the configuration is at fault (nothing was
     /// attempted): exit status 2 in the CLI.
     pub fn is_usage(&self) -> bool {

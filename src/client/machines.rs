@@ -182,7 +182,7 @@ impl Session {
                     TokenSource::Inline(Token::new(answer.token.clone()))
                 }
                 Err(e) => {
-                    failures.push(format!("{}: {}", server.url, Error::from(e).chain()));
+                    failures.push(Error::from(e).for_server(&server.url));
                     TokenSource::None
                 }
             };
@@ -404,7 +404,7 @@ impl Session {
                         slot[i] = Some(client);
                     }
                 }
-                Err(e) => failures.push(format!("{}: {}", server.url, e.chain())),
+                Err(e) => failures.push(e.for_server(&server.url)),
             }
         }
         Ok(ClientTable {

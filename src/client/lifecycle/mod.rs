@@ -250,7 +250,7 @@ impl Session {
         for (server, result) in recipients.iter().zip(results) {
             match result {
                 Ok(status) => reporter.note(&format!("{}: {}", server.url, status.status)),
-                Err(e) => failures.push(format!("{}: {}", server.url, e.chain())),
+                Err(e) => failures.push(e.for_server(&server.url)),
             }
         }
         if !failures.is_empty() {
@@ -725,7 +725,7 @@ impl Session {
                     }
                     reporter.note(&format!("{}: {}", server.url, status.status));
                 }
-                Err(e) => pending.push(format!("{}: {}", server.url, e.chain())),
+                Err(e) => pending.push(e.for_server(&server.url)),
             }
         }
         let members = journal
@@ -853,7 +853,7 @@ impl Session {
         for (server, result) in missing.iter().zip(results) {
             match result {
                 Ok(confirmation) => gathered.push(confirmation),
-                Err(e) => failures.push(format!("{}: {}", server.url, e.chain())),
+                Err(e) => failures.push(e.for_server(&server.url)),
             }
         }
         journal.confirmations.extend(gathered);
