@@ -25,11 +25,16 @@ pub fn hex(bytes: &[u8]) -> String {
 /// other length or character. Callers trim first where their input allows
 /// surrounding whitespace.
 pub fn parse_hex32(text: &str) -> Option<[u8; 32]> {
+    parse_hex_array(text)
+}
+
+/// Parses exactly `2 * N` hex digits (either case) into `N` bytes.
+pub fn parse_hex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
     let digits = text.as_bytes();
-    if digits.len() != 64 {
+    if digits.len() != 2 * N {
         return None;
     }
-    let mut out = [0u8; 32];
+    let mut out = [0u8; N];
     for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
         *byte = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
     }

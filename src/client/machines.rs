@@ -137,39 +137,41 @@ impl Session {
             )));
         }
         let id_hex = hex(entry.public().id());
+        // One connection per server, for the name check and the creation.
+        let admins: Vec<Result<AdminClient>> = entry
+            .servers()
+            .iter()
+            .zip(&request.admin_tokens)
+            .map(|(server, token)| {
+                Ok(AdminClient::new(
+                    &server.url,
+                    server.fingerprint,
+                    token.clone(),
+                    &self.http_options(),
+                )?)
+            })
+            .collect();
         // Names stay taken once used (revoked clients too): look before
         // creating anything, so a taken name costs nothing anywhere.
-        for (server, token) in entry.servers().iter().zip(&request.admin_tokens) {
-            let listed = AdminClient::new(
-                &server.url,
-                server.fingerprint,
-                token.clone(),
-                &self.http_options(),
-            )
-            .and_then(|admin| admin.list_clients());
-            if let Ok(clients) = listed {
-                if let Some(existing) = clients.iter().find(|c| c.name == request.name) {
-                    return Err(Error::Usage(format!(
-                        "{} already has a client {:?}{}; client names are never reused, \
-                         choose another",
-                        server.url,
-                        request.name,
-                        if existing.revoked { " (revoked)" } else { "" }
-                    )));
-                }
+        for (server, admin) in entry.servers().iter().zip(&admins) {
+            let Ok(Ok(clients)) = admin.as_ref().map(AdminClient::list_clients) else {
+                continue;
+            };
+            if let Some(existing) = clients.iter().find(|c| c.name == request.name) {
+                return Err(Error::Usage(format!(
+                    "{} already has a client {:?}{}; client names are never reused, \
+                     choose another",
+                    server.url,
+                    request.name,
+                    if existing.revoked { " (revoked)" } else { "" }
+                )));
             }
         }
         let mut servers = Vec::with_capacity(n);
         let mut made = Vec::new();
         let mut failures = Vec::new();
-        for (server, token) in entry.servers().iter().zip(&request.admin_tokens) {
-            let created = AdminClient::new(
-                &server.url,
-                server.fingerprint,
-                token.clone(),
-                &self.http_options(),
-            )
-            .and_then(|admin| {
+        for (server, admin) in entry.servers().iter().zip(admins) {
+            let created = admin.and_then(|admin| {
                 let answer = admin.create_client(&CreateClientRequest {
                     name: request.name.clone(),
                     keysets: vec![id_hex.clone()],
@@ -182,7 +184,7 @@ impl Session {
                     TokenSource::Inline(Token::new(answer.token.clone()))
                 }
                 Err(e) => {
-                    failures.push(Error::from(e).for_server(&server.url));
+                    failures.push(e.for_server(&server.url));
                     TokenSource::None
                 }
             };

@@ -159,14 +159,7 @@ impl WirePlan {
 
 /// Parses a 16-byte session id from 32 hex digits.
 pub fn parse_session(text: &str) -> Option<[u8; 16]> {
-    if text.len() != 32 {
-        return None;
-    }
-    let padded = format!("{text}{}", "0".repeat(32));
-    let bytes = parse_hex32(&padded)?;
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&bytes[..16]);
-    Some(out)
+    crate::encoding::parse_hex_array(text)
 }
 
 /// One sealed sub-share.
