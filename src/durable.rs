@@ -79,6 +79,17 @@ fn untrack(temp: &Path) {
     in_progress().retain(|p| p != temp);
 }
 
+/// Registers a temporary file written outside [`AtomicFile`] (a tree run's
+/// batched output), so a signal removes it too.
+pub(crate) fn track_in_progress(temp: &Path) {
+    in_progress().push(temp.to_path_buf());
+}
+
+/// The temporary file was renamed into place or removed.
+pub(crate) fn untrack_in_progress(temp: &Path) {
+    untrack(temp);
+}
+
 /// Removes every temporary file still being written (a signal handler
 /// calls this just before the process exits); returns how many there were.
 pub fn remove_in_progress() -> usize {

@@ -89,7 +89,7 @@ pub fn now_rfc3339() -> String {
 }
 
 /// Formats seconds since the Unix epoch (UTC) with milliseconds.
-pub(crate) fn format_rfc3339(secs: u64, millis: u32) -> String {
+pub fn format_rfc3339(secs: u64, millis: u32) -> String {
     let days = secs / 86_400;
     let rem = secs % 86_400;
     let (year, month, day) = civil_from_days(days);

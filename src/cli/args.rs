@@ -77,6 +77,9 @@ pub enum Command {
     Encrypt(EncryptArgs),
     /// Decrypt a file or stdin with the help of t key-share servers
     Decrypt(DecryptArgs),
+    /// List an encrypted tree: paths, sizes, modes and mtimes (asks t
+    /// servers for the private index's key)
+    Ls(ListArgs),
     /// Show a file's header without contacting any server
     Inspect(InspectArgs),
     /// Check every server of a keyset: reachable, TLS pin, public share, latency
@@ -128,6 +131,30 @@ pub struct EncryptArgs {
     /// Skip paths matching this glob, relative to INPUT (repeatable; with -r)
     #[arg(long, value_name = "GLOB", requires = "recursive")]
     pub exclude: Vec<String>,
+
+    /// Output layout of -r: "private" hides names, structure, modes, mtimes
+    /// and exact sizes from the storage; "mirror" writes one NAME.slock per
+    /// file beside clear names (README "What the storage sees")
+    #[arg(long, value_enum, default_value_t = Layout::Private, requires = "recursive")]
+    pub layout: Layout,
+
+    /// Private layout: do not pad object sizes (exact sizes then show)
+    #[arg(long, requires = "recursive")]
+    pub no_pad: bool,
+
+    /// Private layout: remove from the output the files whose source is
+    /// gone (without it nothing is ever deleted)
+    #[arg(long, requires = "recursive")]
+    pub delete: bool,
+}
+
+/// How `encrypt -r` lays out its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Layout {
+    /// Opaque objects and an encrypted index (the default).
+    Private,
+    /// One NAME.slock per file in the source's own structure.
+    Mirror,
 }
 
 /// Options for whole directory trees.
@@ -179,6 +206,44 @@ pub struct DecryptArgs {
 
     #[command(flatten)]
     pub tree: TreeArgs,
+
+    /// Restore only paths matching this glob, and the directories they
+    /// need (repeatable; with -r)
+    #[arg(long, value_name = "GLOB", requires = "recursive")]
+    pub include: Vec<String>,
+
+    /// Leave out paths matching this glob (repeatable; with -r)
+    #[arg(long, value_name = "GLOB", requires = "recursive")]
+    pub exclude: Vec<String>,
+
+    /// Restore setuid, setgid and sticky bits too (dropped by default:
+    /// anyone with the public keyset can create a file claiming them)
+    #[arg(long)]
+    pub preserve_special_bits: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The encrypted tree (a private tree, or a mirror of .slock files)
+    #[arg(value_name = "ENC_DIR")]
+    pub input: PathBuf,
+
+    /// Only paths matching this glob, or whose file name matches it
+    #[arg(value_name = "PATTERN")]
+    pub pattern: Option<String>,
+
+    /// Print one JSON document instead of lines
+    #[arg(long)]
+    pub json: bool,
+
+    /// Open with this offline recovery key instead of the servers
+    #[arg(long, value_name = "FILE")]
+    pub recovery_key: Option<PathBuf>,
+
+    /// File holding the recovery key's passphrase
+    /// [default: $SHARDLOCK_RECOVERY_PASSPHRASE, else a prompt]
+    #[arg(long, value_name = "PATH", requires = "recovery_key")]
+    pub passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

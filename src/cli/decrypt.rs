@@ -24,6 +24,9 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
             force: args.force,
             skip_unchanged: args.tree.skip_unchanged,
             recovery,
+            include: args.include.clone(),
+            exclude: args.exclude.clone(),
+            preserve_special_bits: args.preserve_special_bits,
         };
         let terminal = Terminal::for_tree(settings, "decrypt", args.tree.json);
         let stop = interrupt_flag();

@@ -18,6 +18,9 @@ pub fn run(settings: &Settings, args: &EncryptArgs) -> Result<()> {
             force: args.force,
             skip_unchanged: args.tree.skip_unchanged,
             exclude: args.exclude.clone(),
+            mirror: args.layout == super::args::Layout::Mirror,
+            no_pad: args.no_pad,
+            delete: args.delete,
         };
         let terminal = Terminal::for_tree(settings, "encrypt", args.tree.json);
         let stop = interrupt_flag();

@@ -22,6 +22,7 @@ mod decrypt;
 mod demo;
 mod dev_cluster;
 mod encrypt;
+mod list;
 pub mod generate_docs;
 mod inspect;
 mod keyset;
@@ -56,6 +57,7 @@ pub fn main() -> i32 {
         Command::Encrypt(a) => encrypt::run(&settings, &a),
         Command::Decrypt(a) => decrypt::run(&settings, &a),
         Command::Inspect(a) => inspect::run(&a),
+        Command::Ls(a) => list::run(&settings, &a),
         Command::Status(a) => status::run(&settings, &a),
         Command::Keyset(c) => keyset::run(&settings, &c),
         Command::Server(c) => server::run(&settings, &c),

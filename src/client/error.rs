@@ -71,6 +71,11 @@ pub enum Error {
     /// The operation could not be completed, for the reason given.
     #[error("{0}")]
     Failed(String),
+    /// A tree or file failed an integrity check above the file format (a
+    /// private tree's object that does not match its index, a damaged
+    /// marker): exit status 4.
+    #[error("{0}")]
+    Integrity(String),
 }
 
 /// What kind of failure an error is, for a script's exit status
@@ -100,7 +105,8 @@ impl Error {
             | Error::Unwrap(UnwrapError::Kem(KemError::InvalidEphemeral))
             | Error::Envelope(EnvelopeError::Format(_))
             | Error::Envelope(EnvelopeError::Stream(_))
-            | Error::Path(_) => FailureKind::Integrity,
+            | Error::Path(_)
+            | Error::Integrity(_) => FailureKind::Integrity,
             _ => FailureKind::Other,
         }
     }

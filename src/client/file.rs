@@ -162,6 +162,7 @@ pub(crate) fn metadata_from(path: Vec<u8>, meta: &fs::Metadata) -> FileMetadata 
         size: meta.len(),
         mode: crate::durable::mode_of(meta).map(|m| m & 0o7777),
         mtime: meta.modified().ok().and_then(crate::durable::epoch_time),
+        padded: false,
     }
 }
 

@@ -69,6 +69,20 @@ pub fn encrypt<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
     threads: usize,
     rng: &mut G,
 ) -> Result<(W, u64), EnvelopeError> {
+    encrypt_with_header(input, output, to, metadata, threads, rng)
+        .map(|(output, total, _)| (output, total))
+}
+
+/// [`encrypt`], also returning the exact header bytes written (a private
+/// tree's index records their SHA-256, docs/FORMAT.md section 9.2).
+pub fn encrypt_with_header<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
+    input: Source<'_, R>,
+    output: W,
+    to: Recipients<'_>,
+    metadata: Option<&FileMetadata>,
+    threads: usize,
+    rng: &mut G,
+) -> Result<(W, u64, Vec<u8>), EnvelopeError> {
     let dek = DataKey::random(rng);
     let header = build_header(to, &dek, metadata, rng)?;
     let header_bytes = header.to_bytes()?;
@@ -78,31 +92,39 @@ pub fn encrypt<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
     output
         .write_all(&header_bytes)
         .map_err(EnvelopeError::Write)?;
-    let total =
-        pipeline::encrypt(input, &mut output, &dek, &header_bytes, threads, rng).map_err(|e| {
-            match e {
-                // A positional read past the end: the file shrank after stat.
-                PipelineError::Read(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    EnvelopeError::SourceChanged {
-                        expected: metadata.map_or(0, |m| m.size),
-                        read: 0,
-                    }
-                }
-                e => e.into(),
+    let shrank = |e: PipelineError| match e {
+        // A positional read past the end: the file shrank after stat.
+        PipelineError::Read(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            EnvelopeError::SourceChanged {
+                expected: metadata.map_or(0, |m| m.size),
+                read: 0,
             }
-        })?;
+        }
+        e => e.into(),
+    };
+    let total = match metadata.filter(|m| m.padded) {
+        // Zeros after the data, up to the Padmé length (FORMAT.md 2.2).
+        Some(meta) => {
+            let padded = pipeline::zero_padded(input, meta.body_len() - meta.size);
+            pipeline::encrypt(padded, &mut output, &dek, &header_bytes, threads, rng)
+                .map_err(shrank)?
+        }
+        None => pipeline::encrypt(input, &mut output, &dek, &header_bytes, threads, rng)
+            .map_err(shrank)?,
+    };
     if let Some(meta) = metadata {
-        if meta.size != total {
+        if meta.body_len() != total {
             return Err(EnvelopeError::SourceChanged {
                 expected: meta.size,
-                read: total,
+                read: total.saturating_sub(meta.body_len() - meta.size),
             });
         }
     }
+    let total = metadata.map_or(total, |m| m.size);
     let output = output
         .into_inner()
         .map_err(|e| EnvelopeError::Write(e.into_error()))?;
-    Ok((output, total))
+    Ok((output, total, header_bytes))
 }
 
 /// The header of a new file: one threshold stanza and, if given, sealed
@@ -157,7 +179,11 @@ pub fn sealed_len(metadata: Option<&FileMetadata>, recovery: bool, plaintext_len
     if let Some(meta) = metadata {
         header += stanza_header + MIN_SEALED_LEN + meta.path.len();
     }
-    header as u64 + crate::stream::encrypted_len(plaintext_len)
+    let body = match metadata {
+        Some(meta) if meta.padded => crate::format::padding::padme(plaintext_len),
+        _ => plaintext_len,
+    };
+    header as u64 + crate::stream::encrypted_len(body)
 }
 
 /// A parsed header together with its exact bytes (the body's context).
@@ -240,9 +266,67 @@ pub fn decrypt_body<R: Read + Send, W: Write>(
     output: &mut W,
     threads: usize,
 ) -> Result<u64, EnvelopeError> {
-    let total = pipeline::decrypt(input, &mut *output, dek, &header.bytes, threads)?;
+    let padded = header.metadata(dek)?.filter(|m| m.padded);
+    let Some(meta) = padded else {
+        let total = pipeline::decrypt(input, &mut *output, dek, &header.bytes, threads)?;
+        output.flush().map_err(EnvelopeError::Write)?;
+        return Ok(total);
+    };
+    // A padded body: the first `size` bytes are the file, the rest must be
+    // zeros up to exactly the Padmé length (FORMAT.md 2.2).
+    let mut unpad = Unpad {
+        inner: &mut *output,
+        keep: meta.size,
+        seen: 0,
+        bad: false,
+    };
+    let result = pipeline::decrypt(input, &mut unpad, dek, &header.bytes, threads);
+    if unpad.bad {
+        return Err(bad_padding());
+    }
+    let total = result?;
+    if total != meta.body_len() {
+        return Err(bad_padding());
+    }
     output.flush().map_err(EnvelopeError::Write)?;
-    Ok(total)
+    Ok(meta.size)
+}
+
+fn bad_padding() -> EnvelopeError {
+    EnvelopeError::Format(FormatError::BadStanza {
+        kind: "metadata".into(),
+        reason: "the body's padding does not match the recorded size",
+    })
+}
+
+/// Passes the first `keep` bytes on and checks that every later byte is
+/// zero (a padded body's padding).
+struct Unpad<'w, W: Write> {
+    inner: &'w mut W,
+    keep: u64,
+    seen: u64,
+    bad: bool,
+}
+
+impl<W: Write> Write for Unpad<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let room = usize::try_from(self.keep.saturating_sub(self.seen)).unwrap_or(usize::MAX);
+        let (data, padding) = buf.split_at(room.min(buf.len()));
+        if padding.iter().any(|&b| b != 0) {
+            self.bad = true;
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the body's padding is not zero",
+            ));
+        }
+        self.inner.write_all(data)?;
+        self.seen += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 impl From<PipelineError> for EnvelopeError {
@@ -269,6 +353,7 @@ mod tests {
             size,
             mode: Some(0o600),
             mtime: Some((1_600_000_000, 5)),
+            padded: false,
         }
     }
 
@@ -343,6 +428,82 @@ mod tests {
                 assert_eq!(got_meta.as_ref(), m);
             }
         }
+    }
+
+    #[test]
+    fn a_padded_file_hides_its_exact_size_and_decrypts_to_the_original() {
+        let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
+        let service = LocalKeyService::new(shares);
+        for len in [0usize, 9, 4097, 100_001, 300_000] {
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8 + 1).collect();
+            let meta = FileMetadata {
+                path: Vec::new(),
+                size: len as u64,
+                mode: None,
+                mtime: None,
+                padded: true,
+            };
+            for threads in [1, 3] {
+                let (file, n) = encrypt(
+                    Source::Stream(data.as_slice()),
+                    Vec::new(),
+                    (&keyset).into(),
+                    Some(&meta),
+                    threads,
+                    &mut OsRng,
+                )
+                .unwrap();
+                assert_eq!(n, len as u64);
+                assert_eq!(file.len() as u64, sealed_len(Some(&meta), false, len as u64));
+                let unpadded = FileMetadata {
+                    padded: false,
+                    ..meta.clone()
+                };
+                assert_eq!(
+                    file.len() as u64 - sealed_len(Some(&unpadded), false, len as u64),
+                    crate::stream::encrypted_len(crate::format::padding::padme(len as u64))
+                        - crate::stream::encrypted_len(len as u64)
+                );
+                let (plain, got) = open(&file, &keyset, &service).unwrap();
+                assert_eq!(plain, data, "{len} bytes, {threads} threads");
+                assert_eq!(got, Some(meta.clone()));
+            }
+        }
+    }
+
+    #[test]
+    fn a_padded_file_whose_size_does_not_fit_its_body_is_refused() {
+        // Encrypt 5000 bytes of which the last are not zero, but claim a
+        // size of 4097: the body's padding is not zeros.
+        let (keyset, shares) = deal(2, &[1, 2, 3], &mut OsRng).unwrap();
+        let service = LocalKeyService::new(shares);
+        let data = vec![1u8; 5000];
+        let meta = FileMetadata {
+            size: 5000,
+            padded: false,
+            ..FileMetadata::default()
+        };
+        // Build by hand: a header whose sealed metadata claims padding.
+        let dek = DataKey::random(&mut OsRng);
+        let lying = FileMetadata {
+            size: 4097,
+            padded: true,
+            ..meta
+        };
+        let header = build_header((&keyset).into(), &dek, Some(&lying), &mut OsRng).unwrap();
+        let mut file = header.to_bytes().unwrap();
+        let ctx = file.clone();
+        pipeline::encrypt(
+            Source::Stream(data.as_slice()),
+            &mut file,
+            &dek,
+            &ctx,
+            1,
+            &mut OsRng,
+        )
+        .unwrap();
+        let err = open(&file, &keyset, &service).unwrap_err();
+        assert!(err.to_string().contains("padding"), "{err}");
     }
 
     #[test]

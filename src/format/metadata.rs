@@ -28,7 +28,12 @@ pub const MAX_SEALED_LEN: usize = FIXED_LEN + MAX_PATH_LEN + SEAL_TAG_LEN;
 
 const FLAG_MODE: u8 = 0x01;
 const FLAG_MTIME: u8 = 0x02;
-const KNOWN_FLAGS: u8 = FLAG_MODE | FLAG_MTIME;
+/// The body carries `size` bytes of plaintext followed by zero bytes up to
+/// [`padme`](super::padding::padme)`(size)` (docs/FORMAT.md section 2.2).
+/// A reader that does not know the flag refuses the file rather than
+/// output the padding.
+const FLAG_PADDED: u8 = 0x04;
+const KNOWN_FLAGS: u8 = FLAG_MODE | FLAG_MTIME | FLAG_PADDED;
 
 /// What a restore needs to put a file back.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -42,6 +47,9 @@ pub struct FileMetadata {
     pub mode: Option<u32>,
     /// Modification time as (seconds since the epoch, nanoseconds), if known.
     pub mtime: Option<(i64, u32)>,
+    /// Whether the body is padded (with zeros, after the `size` bytes of
+    /// plaintext) to the Padmé length of `size`.
+    pub padded: bool,
 }
 
 /// Why a stored path cannot be restored.
@@ -66,6 +74,9 @@ impl FileMetadata {
         if let Some(m) = self.mode {
             flags |= FLAG_MODE;
             mode = m;
+        }
+        if self.padded {
+            flags |= FLAG_PADDED;
         }
         if let Some((s, n)) = self.mtime {
             if n >= 1_000_000_000 {
@@ -132,6 +143,7 @@ impl FileMetadata {
             size,
             mode: (flags & FLAG_MODE != 0).then_some(mode),
             mtime: (flags & FLAG_MTIME != 0).then_some((secs, nanos)),
+            padded: flags & FLAG_PADDED != 0,
         })
     }
 
@@ -141,23 +153,37 @@ impl FileMetadata {
     /// authenticated, but it was written by whoever held the keyset, which
     /// is not necessarily whoever restores.
     pub fn relative_path(&self) -> Result<PathBuf, PathError> {
-        if self.path.is_empty() {
-            return Err(PathError::Empty);
-        }
-        let unsafe_path = || PathError::Unsafe(String::from_utf8_lossy(&self.path).into_owned());
-        let mut out = PathBuf::new();
-        for component in self.path.split(|&b| b == b'/') {
-            if component.is_empty()
-                || component == b"."
-                || component == b".."
-                || component.contains(&0)
-            {
-                return Err(unsafe_path());
-            }
-            out.push(os_str_from_bytes(component).ok_or_else(unsafe_path)?);
-        }
-        Ok(out)
+        relative_path(&self.path)
     }
+
+    /// Length of the body's plaintext: `size`, or its Padmé length when
+    /// the body is padded.
+    pub fn body_len(&self) -> u64 {
+        if self.padded {
+            super::padding::padme(self.size)
+        } else {
+            self.size
+        }
+    }
+}
+
+/// A stored `/`-separated path as a relative [`PathBuf`], refusing anything
+/// that could escape the restore destination (see
+/// [`FileMetadata::relative_path`]); private-tree index entries use it too.
+pub fn relative_path(path: &[u8]) -> Result<PathBuf, PathError> {
+    if path.is_empty() {
+        return Err(PathError::Empty);
+    }
+    let unsafe_path = || PathError::Unsafe(String::from_utf8_lossy(path).into_owned());
+    let mut out = PathBuf::new();
+    for component in path.split(|&b| b == b'/') {
+        if component.is_empty() || component == b"." || component == b".." || component.contains(&0)
+        {
+            return Err(unsafe_path());
+        }
+        out.push(os_str_from_bytes(component).ok_or_else(unsafe_path)?);
+    }
+    Ok(out)
 }
 
 fn os_str_from_bytes(bytes: &[u8]) -> Option<&std::ffi::OsStr> {
@@ -176,6 +202,7 @@ pub(crate) mod tests {
             size: 123_456,
             mode: Some(0o640),
             mtime: Some((1_700_000_000, 123_456_789)),
+            padded: true,
         }
     }
 

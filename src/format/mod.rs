@@ -14,6 +14,8 @@
 //! commitment check.
 
 pub mod metadata;
+pub mod padding;
+pub mod tree_index;
 
 use std::fmt;
 

@@ -174,6 +174,24 @@ fn check_prefix(got: usize) -> Result<(), StreamError> {
     }
 }
 
+/// The source followed by `pad` zero bytes, as one stream (a padded
+/// file's body, docs/FORMAT.md section 2.2): the workers still encrypt in
+/// parallel behind one reader thread.
+pub fn zero_padded<'a, R: Read + Send + 'a>(
+    source: Source<'a, R>,
+    pad: u64,
+) -> Source<'a, Box<dyn Read + Send + 'a>> {
+    let data: Box<dyn Read + Send + 'a> = match source {
+        Source::Stream(input) => Box::new(input),
+        Source::File { file, offset, len } => Box::new(FileRegion {
+            file,
+            position: offset,
+            end: offset + len,
+        }),
+    };
+    Source::Stream(Box::new(data.chain(io::repeat(0).take(pad))))
+}
+
 /// A plain reader over the source, for the single-threaded paths.
 fn sequential<'a, R: Read + 'a>(source: Source<'a, R>) -> Box<dyn Read + 'a> {
     match source {

@@ -1,4 +1,5 @@
-//! Folder mode, whole-binary: `shardlock encrypt -r SRC -o OUT` and
+//! Folder mode in the mirrored layout (`--layout mirror`), whole-binary:
+//! `shardlock encrypt -r SRC -o OUT` and
 //! `shardlock decrypt -r ENC -o DEST` with `--skip-unchanged`, `--exclude`,
 //! `--json`, `-j` and `--quiet`, run as real processes on real trees
 //! against a real `dev-cluster` on 127.0.0.1. Encrypt-only tests use an
@@ -51,6 +52,11 @@ fn tree_args(
         "-o".into(),
         output.into(),
     ];
+    // These tests pin the mirrored layout (one NAME.slock per file);
+    // private_tree.rs covers the default private layout.
+    if op == "encrypt" {
+        args.extend(["--layout".into(), "mirror".into()]);
+    }
     args.extend(extra.iter().map(OsString::from));
     args
 }
@@ -262,6 +268,7 @@ fn expected_sealed_len(rel: &str, size: u64) -> u64 {
         size,
         mode: Some(0o600),
         mtime: Some((0, 0)),
+        padded: false,
     };
     sealed_len(Some(&meta), false, size)
 }
@@ -891,6 +898,7 @@ fn craft(config: &Path, path: &[u8], data: &[u8]) -> Vec<u8> {
         size: data.len() as u64,
         mode: Some(0o644),
         mtime: Some((1_600_000_000, 0)),
+        padded: false,
     };
     let (sealed, _) = envelope::encrypt(
         Source::Stream(data),

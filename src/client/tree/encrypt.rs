@@ -49,6 +49,13 @@ pub struct EncryptTree {
     pub skip_unchanged: bool,
     /// Globs of paths to leave out, relative to the source.
     pub exclude: Vec<String>,
+    /// Write the old mirrored layout (clear names) instead of a private
+    /// tree.
+    pub mirror: bool,
+    /// Private trees: do not pad object sizes.
+    pub no_pad: bool,
+    /// Private trees: remove objects whose source file is gone.
+    pub delete: bool,
 }
 
 impl Session {
@@ -115,6 +122,28 @@ impl TreeJob<'_> {
                 "the output directory must differ from the source".into(),
             ));
         }
+        if !args.mirror {
+            return super::private::encrypt_private(
+                session,
+                args,
+                keyset,
+                (src, out),
+                &excludes,
+                reporter,
+                stop,
+            );
+        }
+        if args.delete {
+            return Err(Error::Usage(
+                "--delete works on private trees only (not with --layout mirror)".into(),
+            ));
+        }
+        if super::private::is_private_tree(out) {
+            return Err(Error::Usage(format!(
+                "{} holds a private tree; drop --layout mirror to update it",
+                out.display()
+            )));
+        }
         remove_stale_temp_files(out);
 
         let run = Run::start("encrypt", reporter, stop);
@@ -141,7 +170,7 @@ impl TreeJob<'_> {
     }
 }
 
-fn build_excludes(patterns: &[String]) -> Result<GlobSet> {
+pub(crate) fn build_excludes(patterns: &[String]) -> Result<GlobSet> {
     let mut builder = GlobSetBuilder::new();
     for pattern in patterns {
         let glob =
@@ -155,18 +184,18 @@ fn build_excludes(patterns: &[String]) -> Result<GlobSet> {
 
 /// Matches a relative path or, so `--exclude '*.log'` works at any depth,
 /// its file name.
-fn excluded(excludes: &GlobSet, rel: &Path) -> bool {
+pub(crate) fn excluded(excludes: &GlobSet, rel: &Path) -> bool {
     excludes.is_match(rel) || rel.file_name().is_some_and(|name| excludes.is_match(name))
 }
 
 /// A directory whose contents a pattern excludes wholesale (`cache/**`) is
 /// pruned too, so not even its empty shell (and name) reaches the output.
 /// The probe is a child name no real file can have (NUL bytes).
-fn excluded_dir(excludes: &GlobSet, rel: &Path) -> bool {
+pub(crate) fn excluded_dir(excludes: &GlobSet, rel: &Path) -> bool {
     excluded(excludes, rel) || excludes.is_match(rel.join("\0\0\0\0\0\0\0\0"))
 }
 
-fn total_bytes(src: &Path, excludes: &GlobSet) -> u64 {
+pub(crate) fn total_bytes(src: &Path, excludes: &GlobSet) -> u64 {
     walkdir::WalkDir::new(src)
         .follow_links(false)
         .into_iter()

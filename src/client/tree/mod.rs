@@ -7,7 +7,10 @@
 //! the rest of the tree is still processed, and the [`Summary`] lists them.
 
 pub mod decrypt;
+pub(crate) mod dest;
 pub mod encrypt;
+pub mod list;
+pub mod private;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -210,6 +213,15 @@ impl<'r> Run<'r> {
                 reason: error.chain(),
             })
         });
+    }
+
+    /// A file counted as written could not be put in place after all.
+    pub(crate) fn unplace(&self, path: &str, bytes: u64, error: &Error) {
+        self.with(|s| {
+            s.files = s.files.saturating_sub(1);
+            s.bytes = s.bytes.saturating_sub(bytes);
+        });
+        self.fail(path, error);
     }
 
     /// Whether the caller asked the run to stop.
