@@ -51,6 +51,7 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
                 output: args.output.clone(),
                 force: args.force,
                 recovery,
+                preserve_special_bits: args.preserve_special_bits,
             },
             &Terminal::plain(settings),
         )

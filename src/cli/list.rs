@@ -80,7 +80,11 @@ fn mode_text(entry: &Entry) -> String {
     let mut out = String::with_capacity(10);
     out.push(if entry.is_dir() { 'd' } else { '-' });
     let m = entry.mode;
-    for (shift, special, set, unset) in [(6, 0o4000, 's', 'S'), (3, 0o2000, 's', 'S'), (0, 0o1000, 't', 'T')] {
+    for (shift, special, set, unset) in [
+        (6, 0o4000, 's', 'S'),
+        (3, 0o2000, 's', 'S'),
+        (0, 0o1000, 't', 'T'),
+    ] {
         let bits = (m >> shift) & 0o7;
         out.push(if bits & 4 != 0 { 'r' } else { '-' });
         out.push(if bits & 2 != 0 { 'w' } else { '-' });

@@ -41,6 +41,9 @@ pub struct DecryptFile {
     /// Open the file with this offline recovery key instead of asking
     /// servers (`decrypt --recovery-key`); no config is needed.
     pub recovery: Option<std::sync::Arc<crate::envelope::recovery::RecoverySecret>>,
+    /// Restore setuid, setgid and sticky bits too (dropped by default:
+    /// anyone holding the public keyset can create a file claiming them).
+    pub preserve_special_bits: bool,
 }
 
 /// What a single-file operation did.
@@ -135,7 +138,17 @@ impl Session {
             self.options.jobs,
         )?;
         let (mode, mtime) = metadata.map(|m| (m.mode, m.mtime)).unwrap_or_default();
-        output.finish(mode, mtime)?;
+        let special = if request.preserve_special_bits {
+            0o7777
+        } else {
+            0o777
+        };
+        if mode.is_some_and(|m| m & 0o7000 != 0 && !request.preserve_special_bits) {
+            reporter.warn(
+                "setuid/setgid/sticky bits not restored (--preserve-special-bits keeps them)",
+            );
+        }
+        output.finish(mode.map(|m| m & special), mtime)?;
         Ok(FileOutcome {
             bytes,
             keyset: keyset_name,

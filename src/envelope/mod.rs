@@ -454,7 +454,10 @@ mod tests {
                 )
                 .unwrap();
                 assert_eq!(n, len as u64);
-                assert_eq!(file.len() as u64, sealed_len(Some(&meta), false, len as u64));
+                assert_eq!(
+                    file.len() as u64,
+                    sealed_len(Some(&meta), false, len as u64)
+                );
                 let unpadded = FileMetadata {
                     padded: false,
                     ..meta.clone()

@@ -8,6 +8,7 @@ mod lifecycle;
 mod limits;
 mod machines;
 mod network;
+mod private_tree;
 mod replicas;
 mod sealing;
 mod support;

@@ -72,7 +72,7 @@ fn decrypt_tree(config: &Path, enc: &Path, dest: &Path, extra: &[&str]) -> Out {
 /// The `--json` summary: exactly one line on stdout, with the documented
 /// fields and types.
 #[track_caller]
-fn summary(out: &Out) -> Value {
+pub(crate) fn summary(out: &Out) -> Value {
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
@@ -105,7 +105,7 @@ fn summary(out: &Out) -> Value {
 }
 
 /// The sorted `path`s of a summary's `skipped` or `failed` list.
-fn paths(json: &Value, key: &str) -> Vec<String> {
+pub(crate) fn paths(json: &Value, key: &str) -> Vec<String> {
     let mut out: Vec<String> = json[key]
         .as_array()
         .expect("list")
@@ -118,7 +118,7 @@ fn paths(json: &Value, key: &str) -> Vec<String> {
 
 /// The reason recorded for `path` in a summary's `failed` list.
 #[track_caller]
-fn failure_reason(json: &Value, path: &str) -> String {
+pub(crate) fn failure_reason(json: &Value, path: &str) -> String {
     json["failed"]
         .as_array()
         .expect("failed")
@@ -135,7 +135,7 @@ fn failure_reason(json: &Value, path: &str) -> String {
 
 /// Writes `data` at `root/rel` (creating directories) with a mode and an
 /// mtime (seconds, nanoseconds).
-fn put(root: &Path, rel: &str, data: &[u8], mode: u32, mtime: (u64, u32)) {
+pub(crate) fn put(root: &Path, rel: &str, data: &[u8], mode: u32, mtime: (u64, u32)) {
     let path = root.join(rel);
     fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     write_sample(&path, data, mode, mtime);
@@ -144,7 +144,7 @@ fn put(root: &Path, rel: &str, data: &[u8], mode: u32, mtime: (u64, u32)) {
 /// Every entry under `root` except `root` itself, relative, `/`-separated.
 /// Entries that vanish while being listed (a running command's temporary
 /// files) are left out.
-fn entries(root: &Path) -> Vec<(String, fs::Metadata)> {
+pub(crate) fn entries(root: &Path) -> Vec<(String, fs::Metadata)> {
     walkdir::WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
@@ -171,7 +171,7 @@ fn entries(root: &Path) -> Vec<(String, fs::Metadata)> {
 
 /// Regular files under `root` under their final names (temporary files
 /// left out), relative.
-fn final_files(root: &Path) -> Vec<String> {
+pub(crate) fn final_files(root: &Path) -> Vec<String> {
     entries(root)
         .into_iter()
         .filter(|(rel, meta)| meta.is_file() && !rel.contains(TEMP_MARKER))
@@ -180,7 +180,7 @@ fn final_files(root: &Path) -> Vec<String> {
 }
 
 /// Directories under `root`, relative.
-fn dirs(root: &Path) -> Vec<String> {
+pub(crate) fn dirs(root: &Path) -> Vec<String> {
     entries(root)
         .into_iter()
         .filter(|(_, meta)| meta.is_dir())
@@ -189,7 +189,7 @@ fn dirs(root: &Path) -> Vec<String> {
 }
 
 /// In-progress output files anywhere under `root`.
-fn temp_files(root: &Path) -> Vec<String> {
+pub(crate) fn temp_files(root: &Path) -> Vec<String> {
     entries(root)
         .into_iter()
         .filter(|(rel, _)| rel.contains(TEMP_MARKER))
@@ -198,14 +198,14 @@ fn temp_files(root: &Path) -> Vec<String> {
 }
 
 #[track_caller]
-fn assert_no_temp_files(root: &Path) {
+pub(crate) fn assert_no_temp_files(root: &Path) {
     let temps = temp_files(root);
     assert!(temps.is_empty(), "temporary files left behind: {temps:?}");
 }
 
 /// (inode, mtime, length) of every regular file: what changes when a file
 /// is rewritten (a rewrite renames a new inode into place).
-fn stamps(root: &Path) -> BTreeMap<String, (u64, SystemTime, u64)> {
+pub(crate) fn stamps(root: &Path) -> BTreeMap<String, (u64, SystemTime, u64)> {
     entries(root)
         .into_iter()
         .filter(|(_, meta)| meta.is_file())
@@ -217,7 +217,7 @@ fn stamps(root: &Path) -> BTreeMap<String, (u64, SystemTime, u64)> {
 }
 
 /// Names whose stamps differ between two snapshots (or exist in one only).
-fn changed(
+pub(crate) fn changed(
     before: &BTreeMap<String, (u64, SystemTime, u64)>,
     after: &BTreeMap<String, (u64, SystemTime, u64)>,
 ) -> Vec<String> {
@@ -232,7 +232,7 @@ fn changed(
 /// `restored` holds exactly the directories and regular files of `source`
 /// with the same bytes, permission bits and modification times.
 #[track_caller]
-fn assert_same_tree(source: &Path, restored: &Path) {
+pub(crate) fn assert_same_tree(source: &Path, restored: &Path) {
     let want = entries(source);
     let got = entries(restored);
     let names = |list: &[(String, fs::Metadata)]| -> Vec<(String, bool)> {
@@ -277,7 +277,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-fn mkfifo(path: &Path) {
+pub(crate) fn mkfifo(path: &Path) {
     let status = Command::new("mkfifo")
         .arg(path)
         .status()
@@ -718,7 +718,7 @@ fn skip_unchanged_rewrites_exactly_the_changed_files_both_ways() {
 // 6. An unreadable source file.
 
 /// `shardlock ARGS` as uid/gid 65534 (root can read mode-000 files).
-fn as_nobody(args: Vec<OsString>) -> Command {
+pub(crate) fn as_nobody(args: Vec<OsString>) -> Command {
     let mut cmd = Command::new("/usr/bin/setpriv");
     cmd.arg(format!("--reuid={NOBODY}"))
         .arg(format!("--regid={NOBODY}"))
@@ -732,7 +732,7 @@ fn as_nobody(args: Vec<OsString>) -> Command {
     cmd
 }
 
-fn chown_tree(root: &Path, uid: u32) {
+pub(crate) fn chown_tree(root: &Path, uid: u32) {
     std::os::unix::fs::chown(root, Some(uid), Some(uid)).expect("chown");
     for (rel, _) in entries(root) {
         std::os::unix::fs::chown(root.join(rel), Some(uid), Some(uid)).expect("chown");
@@ -888,6 +888,11 @@ fn a_tampered_file_fails_alone_and_leaves_nothing_under_dest() {
 
 /// An encrypted file whose sealed metadata says `path`.
 fn craft(config: &Path, path: &[u8], data: &[u8]) -> Vec<u8> {
+    craft_with_mode(config, path, data, 0o644)
+}
+
+/// An encrypted file whose sealed metadata says `path` and `mode`.
+fn craft_with_mode(config: &Path, path: &[u8], data: &[u8], mode: u32) -> Vec<u8> {
     let keyset = Config::load(config)
         .expect("config")
         .keyset(None)
@@ -896,7 +901,7 @@ fn craft(config: &Path, path: &[u8], data: &[u8]) -> Vec<u8> {
     let metadata = FileMetadata {
         path: path.to_vec(),
         size: data.len() as u64,
-        mode: Some(0o644),
+        mode: Some(mode),
         mtime: Some((1_600_000_000, 0)),
         padded: false,
     };
@@ -1021,7 +1026,7 @@ fn restore_refuses_paths_and_symlinks_that_lead_outside_dest() {
     cluster.stop();
 }
 
-fn listing_names(dir: &Path) -> Vec<String> {
+pub(crate) fn listing_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .expect("read dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
@@ -1256,5 +1261,72 @@ fn a_dest_inside_the_encrypted_tree_gets_exactly_the_source_tree() {
     out.expect_code(0);
     assert_eq!(paths(&summary(&out), "skipped"), Vec::<String>::new());
     assert_same_tree(&src, &dest);
+    cluster.stop();
+}
+
+#[test]
+fn two_files_claiming_one_path_are_reported_and_special_bits_are_dropped() {
+    let cluster = Cluster::start(3, 2);
+    let config = cluster.config();
+    let work = cluster.work();
+    let enc = work.join("enc");
+    fs::create_dir_all(&enc).expect("enc");
+    fs::write(
+        enc.join(format!("one{SUFFIX}")),
+        craft(&config, b"same.txt", b"first"),
+    )
+    .expect("one");
+    fs::write(
+        enc.join(format!("two{SUFFIX}")),
+        craft(&config, b"same.txt", b"second"),
+    )
+    .expect("two");
+    fs::write(
+        enc.join(format!("tool{SUFFIX}")),
+        craft_with_mode(&config, b"tool", b"#!/bin/sh\n", 0o4755),
+    )
+    .expect("tool");
+    let dest = work.join("dest");
+    // Even --force does not let the second claim replace the first.
+    let out = decrypt_tree(&config, &enc, &dest, &["--force", "--json", "-j", "1"]);
+    out.expect_code(1);
+    let json = summary(&out);
+    assert_eq!(paths(&json, "failed"), ["two"], "{json}");
+    assert!(
+        failure_reason(&json, "two").contains("also claims"),
+        "{json}"
+    );
+    assert_eq!(fs::read(dest.join("same.txt")).expect("same"), b"first");
+    let mode = |p: &Path| fs::metadata(p).expect("mode").permissions().mode() & 0o7777;
+    assert_eq!(
+        mode(&dest.join("tool")),
+        0o755,
+        "setuid dropped in a tree restore"
+    );
+    // A single file too, unless asked.
+    let single = work.join("single");
+    let out = run([
+        OsStr::new("--config"),
+        config.as_os_str(),
+        OsStr::new("decrypt"),
+        enc.join(format!("tool{SUFFIX}")).as_os_str(),
+        OsStr::new("-o"),
+        single.as_os_str(),
+    ]);
+    out.expect_code(0);
+    assert!(out.stderr.contains("setuid"), "{}", out.stderr);
+    assert_eq!(mode(&single), 0o755);
+    let kept = work.join("kept");
+    run([
+        OsStr::new("--config"),
+        config.as_os_str(),
+        OsStr::new("decrypt"),
+        OsStr::new("--preserve-special-bits"),
+        enc.join(format!("tool{SUFFIX}")).as_os_str(),
+        OsStr::new("-o"),
+        kept.as_os_str(),
+    ])
+    .expect_code(0);
+    assert_eq!(mode(&kept), 0o4755);
     cluster.stop();
 }

@@ -117,9 +117,11 @@ impl Selection {
             include: if include.is_empty() {
                 None
             } else {
-                Some(build_excludes(include).map_err(|e| {
-                    Error::Usage(e.to_string().replace("--exclude", "--include"))
-                })?)
+                Some(
+                    build_excludes(include).map_err(|e| {
+                        Error::Usage(e.to_string().replace("--exclude", "--include"))
+                    })?,
+                )
             },
             exclude: build_excludes(exclude)?,
         })
@@ -210,7 +212,8 @@ fn restore(
     } else {
         Replace::Refuse
     };
-    let out = Dest::open(dest, replace).with_context(|| format!("cannot open {}", dest.display()))?;
+    let out =
+        Dest::open(dest, replace).with_context(|| format!("cannot open {}", dest.display()))?;
 
     let run = Run::start("decrypt", reporter, stop);
     let mut keys = KeySource::new(session, args.recovery.as_deref())?;
@@ -367,14 +370,8 @@ pub(crate) fn read_index(
         offset,
         len,
     };
-    envelope::decrypt_body(
-        &pending.header,
-        &dek,
-        source,
-        &mut *plain,
-        1,
-    )
-    .map_err(|e| context(e.into()))?;
+    envelope::decrypt_body(&pending.header, &dek, source, &mut *plain, 1)
+        .map_err(|e| context(e.into()))?;
     let index = TreeIndex::decode(&plain).map_err(|e| context(e.into()))?;
     if index.tree_id != tree_id {
         return Err(Error::Integrity(format!(
@@ -387,7 +384,11 @@ pub(crate) fn read_index(
 }
 
 /// Unwraps one file's data key.
-fn unwrap_one(pending: &Pending, keys: &mut KeySource<'_>, reporter: &dyn Reporter) -> Result<DataKey> {
+fn unwrap_one(
+    pending: &Pending,
+    keys: &mut KeySource<'_>,
+    reporter: &dyn Reporter,
+) -> Result<DataKey> {
     match keys {
         KeySource::Recovery(secret) => secret
             .unwrap(pending.header.header.recovery_stanzas())
@@ -399,7 +400,8 @@ fn unwrap_one(pending: &Pending, keys: &mut KeySource<'_>, reporter: &dyn Report
                 .header
                 .stanza_for(&id)
                 .ok_or_else(|| Error::Failed("no key stanza".into()))?;
-            let mut unwrapped = keywrap::unwrap_batch(&keyset.public, service, &[stanza], &mut OsRng)?;
+            let mut unwrapped =
+                keywrap::unwrap_batch(&keyset.public, service, &[stanza], &mut OsRng)?;
             report_faults(reporter, &unwrapped.faults);
             match unwrapped.keys.pop() {
                 Some(key) => Ok(key?),
@@ -462,11 +464,16 @@ fn queue_private(
         run.reporter()
             .total_bytes(chosen.iter().map(|(e, _)| e.size).sum());
     }
-    let by_path: BTreeMap<&[u8], &Entry> =
-        index.entries.iter().map(|e| (e.path.as_slice(), e)).collect();
+    let by_path: BTreeMap<&[u8], &Entry> = index
+        .entries
+        .iter()
+        .map(|e| (e.path.as_slice(), e))
+        .collect();
     let mut dirs = Vec::new();
     for dir in &wanted_dirs {
-        let Ok(rel) = relative_path(dir) else { continue };
+        let Ok(rel) = relative_path(dir) else {
+            continue;
+        };
         if let Err(e) = out.create_dirs(&rel) {
             run.fail(
                 &rel.display().to_string(),
@@ -509,7 +516,9 @@ fn queue_private(
             size: entry.size,
         };
         match read_pending(&path, rel, Some(target)) {
-            Ok(pending) if <[u8; 32]>::from(Sha256::digest(&pending.header.bytes)) != header_sha256 => {
+            Ok(pending)
+                if <[u8; 32]>::from(Sha256::digest(&pending.header.bytes)) != header_sha256 =>
+            {
                 let _ = pending;
                 run.fail(
                     &shown,
@@ -732,7 +741,9 @@ fn decrypt_one(
     let metadata = pending.header.metadata(&job.dek)?;
     let (rel, mode, mtime) = match (&pending.target, &metadata) {
         (Some(t), _) => (t.rel.clone(), Some(t.mode), Some(t.mtime)),
-        (None, Some(meta)) if !meta.path.is_empty() => (meta.relative_path()?, meta.mode, meta.mtime),
+        (None, Some(meta)) if !meta.path.is_empty() => {
+            (meta.relative_path()?, meta.mode, meta.mtime)
+        }
         (None, meta) => (
             pending.tree_rel.clone(),
             meta.as_ref().and_then(|m| m.mode),

@@ -76,6 +76,9 @@ impl std::fmt::Debug for StagedEntry {
 #[derive(Debug)]
 pub(crate) struct NewFile {
     file: Option<File>,
+    /// The directory it is in, held open so dropping it removes the
+    /// temporary file there even if the path changed meanwhile.
+    dir_fd: OwnedFd,
     dir: PathBuf,
     temp: OsString,
     name: OsString,
@@ -183,6 +186,7 @@ impl Dest {
         durable::track_in_progress(&tracked);
         Ok(NewFile {
             file: Some(File::from(fd)),
+            dir_fd,
             dir,
             temp,
             name,
@@ -264,22 +268,25 @@ impl Dest {
         let result = match self.replace {
             Replace::Allow => rustix::fs::renameat(&dir, &s.temp, &dir, &s.name),
             Replace::Refuse => {
-                match rustix::fs::renameat_with(&dir, &s.temp, &dir, &s.name, RenameFlags::NOREPLACE)
-                {
+                match rustix::fs::renameat_with(
+                    &dir,
+                    &s.temp,
+                    &dir,
+                    &s.name,
+                    RenameFlags::NOREPLACE,
+                ) {
                     // File systems without RENAME_NOREPLACE: link, which
                     // never replaces either, then unlink.
-                    Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
-                        rustix::fs::linkat(
-                            &dir,
-                            &s.temp,
-                            &dir,
-                            &s.name,
-                            rustix::fs::AtFlags::empty(),
-                        )
-                        .and_then(|()| {
-                            rustix::fs::unlinkat(&dir, &s.temp, rustix::fs::AtFlags::empty())
-                        })
-                    }
+                    Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => rustix::fs::linkat(
+                        &dir,
+                        &s.temp,
+                        &dir,
+                        &s.name,
+                        rustix::fs::AtFlags::empty(),
+                    )
+                    .and_then(|()| {
+                        rustix::fs::unlinkat(&dir, &s.temp, rustix::fs::AtFlags::empty())
+                    }),
                     other => other,
                 }
             }
@@ -344,8 +351,9 @@ impl Dest {
             std::mem::take(&mut guard.0)
         };
         let unplaced = self.place(batch)?;
-        self.sync()
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot write the output to disk: {e}")))?;
+        self.sync().map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot write the output to disk: {e}"))
+        })?;
         Ok(unplaced)
     }
 }
@@ -353,7 +361,7 @@ impl Dest {
 impl Drop for NewFile {
     fn drop(&mut self) {
         if self.file.take().is_some() {
-            let _ = std::fs::remove_file(&self.tracked);
+            let _ = rustix::fs::unlinkat(&self.dir_fd, &self.temp, rustix::fs::AtFlags::empty());
             durable::untrack_in_progress(&self.tracked);
         }
     }
@@ -445,13 +453,19 @@ mod tests {
             )
             .unwrap()
             .is_empty());
-        assert!(!tmp.path().join("a/b/c.txt").exists(), "not before the sync");
+        assert!(
+            !tmp.path().join("a/b/c.txt").exists(),
+            "not before the sync"
+        );
         assert!(dest.finish().unwrap().is_empty());
         let path = tmp.path().join("a/b/c.txt");
         assert_eq!(std::fs::read(&path).unwrap(), b"hello");
         let meta = std::fs::metadata(&path).unwrap();
         assert_eq!(durable::mode_of(&meta).map(|m| m & 0o777), Some(0o640));
-        assert_eq!(std::fs::read_dir(tmp.path().join("a/b")).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::read_dir(tmp.path().join("a/b")).unwrap().count(),
+            1
+        );
     }
 
     #[test]
@@ -484,7 +498,11 @@ mod tests {
         let unplaced = dest.finish().unwrap();
         assert_eq!(unplaced.len(), 1);
         assert_eq!(std::fs::read(tmp.path().join("y")).unwrap(), b"theirs");
-        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2, "no temp left");
+        assert_eq!(
+            std::fs::read_dir(tmp.path()).unwrap().count(),
+            2,
+            "no temp left"
+        );
         let replacing = Dest::open(tmp.path(), Replace::Allow).unwrap();
         let mut f = replacing.create(Path::new("x")).unwrap();
         f.file().write_all(b"new").unwrap();

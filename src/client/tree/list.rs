@@ -48,7 +48,10 @@ impl Session {
     pub fn list_tree(&self, request: &ListTree, reporter: &dyn Reporter) -> Result<Listing> {
         let enc = &request.source;
         if !enc.is_dir() {
-            return Err(Error::Usage(format!("{} is not a directory", enc.display())));
+            return Err(Error::Usage(format!(
+                "{} is not a directory",
+                enc.display()
+            )));
         }
         let include: Vec<String> = request.pattern.iter().cloned().collect();
         let selection = Selection::new(&include, &[])?;
@@ -84,7 +87,10 @@ fn list_mirror(
     let run = Run::start("ls", reporter, &stop);
     let mut entries = Vec::new();
     let mut batch: Vec<(PathBuf, SealedHeader)> = Vec::new();
-    for entry in walkdir::WalkDir::new(enc).follow_links(false).sort_by_file_name() {
+    for entry in walkdir::WalkDir::new(enc)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
         let Some((entry, rel)) = walked(&run, enc, entry) else {
             continue;
         };
@@ -143,8 +149,12 @@ fn open_batch(
             }
             for (id, files) in groups {
                 let (keyset, service) = keysets.get(&id)?;
-                let stanzas: Vec<_> = files.iter().filter_map(|(_, h)| h.stanza_for(&id)).collect();
-                let unwrapped = keywrap::unwrap_batch(&keyset.public, service, &stanzas, &mut OsRng)?;
+                let stanzas: Vec<_> = files
+                    .iter()
+                    .filter_map(|(_, h)| h.stanza_for(&id))
+                    .collect();
+                let unwrapped =
+                    keywrap::unwrap_batch(&keyset.public, service, &stanzas, &mut OsRng)?;
                 report_faults(run.reporter(), &unwrapped.faults);
                 for ((rel, header), key) in files.into_iter().zip(unwrapped.keys) {
                     match key {

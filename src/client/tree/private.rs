@@ -57,9 +57,14 @@ pub fn is_private_tree(dir: &Path) -> bool {
 /// Reads the tree id from the marker.
 pub(crate) fn read_marker(dir: &Path) -> Result<[u8; ID_LEN]> {
     let path = dir.join(MARKER);
-    let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut lines = text.lines();
-    match (lines.next(), lines.next().and_then(parse_hex_array::<ID_LEN>), lines.next()) {
+    match (
+        lines.next(),
+        lines.next().and_then(parse_hex_array::<ID_LEN>),
+        lines.next(),
+    ) {
         (Some(MARKER_FIRST_LINE), Some(id), None) => Ok(id),
         _ => Err(Error::Integrity(format!(
             "{} is not a shardlock private-tree marker (damaged, or from a newer version)",
@@ -71,12 +76,19 @@ pub(crate) fn read_marker(dir: &Path) -> Result<[u8; ID_LEN]> {
 /// Where object `id` lives, relative to the tree's root.
 pub(crate) fn object_path(id: &[u8; ID_LEN]) -> PathBuf {
     let name = hex(id);
-    Path::new(OBJECTS).join(&name[..2]).join(format!("{name}.slock"))
+    Path::new(OBJECTS)
+        .join(&name[..2])
+        .join(format!("{name}.slock"))
 }
 
 /// Metadata sealed into every object and the index: no path (the index
 /// holds it), the true size, and padding unless turned off.
-fn object_metadata(size: u64, mode: Option<u32>, mtime: Option<(i64, u32)>, pad: bool) -> FileMetadata {
+fn object_metadata(
+    size: u64,
+    mode: Option<u32>,
+    mtime: Option<(i64, u32)>,
+    pad: bool,
+) -> FileMetadata {
     FileMetadata {
         path: Vec::new(),
         size,
@@ -146,7 +158,8 @@ impl State {
 
     fn save(&self) -> Result<()> {
         let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
-        durable::create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        durable::create_private_dir(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         let mut bytes = STATE_MAGIC.to_vec();
         bytes.extend_from_slice(&self.recipients);
         bytes.extend_from_slice(&self.index.encode()?);
@@ -222,7 +235,8 @@ pub(crate) fn encrypt_private(
         old.entries.iter().map(|e| (e.path.as_slice(), e)).collect();
     super::remove_stale_temp_files(&out.join(OBJECTS));
 
-    let dest = Dest::open(out, Replace::Refuse).with_context(|| format!("cannot open {}", out.display()))?;
+    let dest = Dest::open(out, Replace::Refuse)
+        .with_context(|| format!("cannot open {}", out.display()))?;
     let run = Run::start("encrypt", reporter, stop);
     let fresh: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
     let kept: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
@@ -274,7 +288,9 @@ pub(crate) fn encrypt_private(
     );
     // Every new object on disk under its final name before the index that
     // lists it (a crash in between leaves only unlisted objects).
-    let placed = dest.finish().with_context(|| format!("cannot write {}", out.display()));
+    let placed = dest
+        .finish()
+        .with_context(|| format!("cannot write {}", out.display()));
     let mut fresh = fresh.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut unplaced = unplaced.into_inner().unwrap_or_else(|p| p.into_inner());
     match placed {
@@ -286,8 +302,13 @@ pub(crate) fn encrypt_private(
                     source: u.error,
                 };
                 run.unplace(&u.path.display().to_string(), u.bytes, &error);
-                let id = u.path.file_stem().and_then(|s| parse_hex_array::<ID_LEN>(&s.to_string_lossy()));
-                fresh.retain(|e| !matches!(e.kind, EntryKind::File { object, .. } if Some(object) == id));
+                let id = u
+                    .path
+                    .file_stem()
+                    .and_then(|s| parse_hex_array::<ID_LEN>(&s.to_string_lossy()));
+                fresh.retain(
+                    |e| !matches!(e.kind, EntryKind::File { object, .. } if Some(object) == id),
+                );
             }
         }
         Err(e) => return Ok(run.finish(Some(e))),
@@ -385,8 +406,10 @@ fn object_intact(out: &Path, entry: &Entry, pad: bool, to: Recipients<'_>) -> bo
         return false;
     };
     let meta = object_metadata(entry.size, Some(entry.mode), Some(entry.mtime), pad);
-    fs::symlink_metadata(out.join(object_path(&id)))
-        .is_ok_and(|m| m.is_file() && m.len() == envelope::sealed_len(Some(&meta), to.recovery.is_some(), entry.size))
+    fs::symlink_metadata(out.join(object_path(&id))).is_ok_and(|m| {
+        m.is_file()
+            && m.len() == envelope::sealed_len(Some(&meta), to.recovery.is_some(), entry.size)
+    })
 }
 
 /// Makes `out` a private tree (marker written durably) or reads the id of
@@ -396,7 +419,8 @@ fn open_or_create_tree(out: &Path) -> Result<[u8; ID_LEN]> {
     if is_private_tree(out) {
         return read_marker(out);
     }
-    let mut entries = fs::read_dir(out).with_context(|| format!("cannot read {}", out.display()))?;
+    let mut entries =
+        fs::read_dir(out).with_context(|| format!("cannot read {}", out.display()))?;
     if entries.next().is_some() {
         return Err(Error::Usage(format!(
             "{} is not empty and holds no private tree; give an empty or new directory \
@@ -481,7 +505,9 @@ fn walk_source(
                     header_sha256: [0; 32],
                 }
             },
-            mode: stat.mode.unwrap_or(if kind.is_dir() { 0o755 } else { 0o644 }),
+            mode: stat
+                .mode
+                .unwrap_or(if kind.is_dir() { 0o755 } else { 0o644 }),
             mtime: stat.mtime.unwrap_or((0, 0)),
             size: if kind.is_dir() { 0 } else { stat.size },
         };
