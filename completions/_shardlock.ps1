@@ -35,6 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('encrypt', 'encrypt', [CompletionResultType]::ParameterValue, 'Encrypt a file or stdin for a keyset (no server needed)')
             [CompletionResult]::new('decrypt', 'decrypt', [CompletionResultType]::ParameterValue, 'Decrypt a file or stdin with the help of t key-share servers')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List an encrypted tree: paths, sizes, modes and mtimes (asks t servers for the private index''s key)')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show a file''s header without contacting any server')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Check every server of a keyset: reachable, TLS pin, public share, latency')
             [CompletionResult]::new('keyset', 'keyset', [CompletionResultType]::ParameterValue, 'Create and manage keysets')
@@ -51,6 +52,7 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Keyset to encrypt for [default: the config''s default keyset]')
             [CompletionResult]::new('--keyset', '--keyset', [CompletionResultType]::ParameterName, 'Keyset to encrypt for [default: the config''s default keyset]')
             [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Skip paths matching this glob, relative to INPUT (repeatable; with -r)')
+            [CompletionResult]::new('--layout', '--layout', [CompletionResultType]::ParameterName, 'Output layout of -r: "private" hides names, structure, modes, mtimes and exact sizes from the storage; "mirror" writes one NAME.slock per file beside clear names (README "What the storage sees")')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
@@ -58,15 +60,17 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of one request to a key-share server, e.g. 10s [default: the config''s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Replace outputs that exist')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace outputs that exist')
-            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'INPUT is a directory: process the whole tree, one output file per file (suffix .slock when encrypting)')
-            [CompletionResult]::new('--recursive', '--recursive', [CompletionResultType]::ParameterName, 'INPUT is a directory: process the whole tree, one output file per file (suffix .slock when encrypting)')
-            [CompletionResult]::new('--skip-unchanged', '--skip-unchanged', [CompletionResultType]::ParameterName, 'Only process files whose size or modification time changed since their output was written (cron mode; implies replacing changed outputs)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'INPUT is a directory: process the whole tree (encrypt writes a private tree by default, see --layout; decrypt reads either layout)')
+            [CompletionResult]::new('--recursive', '--recursive', [CompletionResultType]::ParameterName, 'INPUT is a directory: process the whole tree (encrypt writes a private tree by default, see --layout; decrypt reads either layout)')
+            [CompletionResult]::new('--skip-unchanged', '--skip-unchanged', [CompletionResultType]::ParameterName, 'Only process files whose size, mode or modification time changed since their output was written (cron mode, offline; implies replacing changed outputs)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON summary on stdout (files, bytes, skipped, failed, seconds, timestamp, exit_code), also for a single file')
+            [CompletionResult]::new('--no-pad', '--no-pad', [CompletionResultType]::ParameterName, 'Private layout: do not pad object sizes (exact sizes then show)')
+            [CompletionResult]::new('--delete', '--delete', [CompletionResultType]::ParameterName, 'Private layout: remove from the output the files whose source is gone (without it nothing is ever deleted)')
             [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'shardlock;decrypt' {
@@ -74,6 +78,8 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the plaintext; "-" or nothing writes stdout. With -r, the destination directory (required); nothing is ever written outside it')
             [CompletionResult]::new('--recovery-key', '--recovery-key', [CompletionResultType]::ParameterName, 'Open with this offline recovery key (a key file or paper key) instead of the servers; no config or server needed')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'File holding the recovery key''s passphrase [default: $SHARDLOCK_RECOVERY_PASSPHRASE, else a prompt]')
+            [CompletionResult]::new('--include', '--include', [CompletionResultType]::ParameterName, 'Restore only paths matching this glob, and the directories they need (repeatable; with -r)')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out paths matching this glob (repeatable; with -r)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
@@ -81,10 +87,27 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of one request to a key-share server, e.g. 10s [default: the config''s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Replace outputs that exist')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace outputs that exist')
-            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'INPUT is a directory: process the whole tree, one output file per file (suffix .slock when encrypting)')
-            [CompletionResult]::new('--recursive', '--recursive', [CompletionResultType]::ParameterName, 'INPUT is a directory: process the whole tree, one output file per file (suffix .slock when encrypting)')
-            [CompletionResult]::new('--skip-unchanged', '--skip-unchanged', [CompletionResultType]::ParameterName, 'Only process files whose size or modification time changed since their output was written (cron mode; implies replacing changed outputs)')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'INPUT is a directory: process the whole tree (encrypt writes a private tree by default, see --layout; decrypt reads either layout)')
+            [CompletionResult]::new('--recursive', '--recursive', [CompletionResultType]::ParameterName, 'INPUT is a directory: process the whole tree (encrypt writes a private tree by default, see --layout; decrypt reads either layout)')
+            [CompletionResult]::new('--skip-unchanged', '--skip-unchanged', [CompletionResultType]::ParameterName, 'Only process files whose size, mode or modification time changed since their output was written (cron mode, offline; implies replacing changed outputs)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON summary on stdout (files, bytes, skipped, failed, seconds, timestamp, exit_code), also for a single file')
+            [CompletionResult]::new('--preserve-special-bits', '--preserve-special-bits', [CompletionResultType]::ParameterName, 'Restore setuid, setgid and sticky bits too (dropped by default: anyone with the public keyset can create a file claiming them)')
+            [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'shardlock;ls' {
+            [CompletionResult]::new('--recovery-key', '--recovery-key', [CompletionResultType]::ParameterName, 'Open with this offline recovery key instead of the servers')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'File holding the recovery key''s passphrase [default: $SHARDLOCK_RECOVERY_PASSPHRASE, else a prompt]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Worker threads [default: number of cores]')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config''s network.connect_timeout, else 2s]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline of one request to a key-share server, e.g. 10s [default: the config''s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document instead of lines')
             [CompletionResult]::new('--allow-http', '--allow-http', [CompletionResultType]::ParameterName, 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but errors (and no progress bar)')
@@ -619,6 +642,7 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
         'shardlock;help' {
             [CompletionResult]::new('encrypt', 'encrypt', [CompletionResultType]::ParameterValue, 'Encrypt a file or stdin for a keyset (no server needed)')
             [CompletionResult]::new('decrypt', 'decrypt', [CompletionResultType]::ParameterValue, 'Decrypt a file or stdin with the help of t key-share servers')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List an encrypted tree: paths, sizes, modes and mtimes (asks t servers for the private index''s key)')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show a file''s header without contacting any server')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Check every server of a keyset: reachable, TLS pin, public share, latency')
             [CompletionResult]::new('keyset', 'keyset', [CompletionResultType]::ParameterValue, 'Create and manage keysets')
@@ -633,6 +657,9 @@ Register-ArgumentCompleter -Native -CommandName 'shardlock' -ScriptBlock {
             break
         }
         'shardlock;help;decrypt' {
+            break
+        }
+        'shardlock;help;ls' {
             break
         }
         'shardlock;help;inspect' {

@@ -40,6 +40,9 @@ _shardlock() {
             shardlock,keyset)
                 cmd="shardlock__subcmd__keyset"
                 ;;
+            shardlock,ls)
+                cmd="shardlock__subcmd__ls"
+                ;;
             shardlock,server)
                 cmd="shardlock__subcmd__server"
                 ;;
@@ -69,6 +72,9 @@ _shardlock() {
                 ;;
             shardlock__subcmd__help,keyset)
                 cmd="shardlock__subcmd__help__subcmd__keyset"
+                ;;
+            shardlock__subcmd__help,ls)
+                cmd="shardlock__subcmd__help__subcmd__ls"
                 ;;
             shardlock__subcmd__help,server)
                 cmd="shardlock__subcmd__help__subcmd__server"
@@ -266,7 +272,7 @@ _shardlock() {
 
     case "${cmd}" in
         shardlock)
-            opts="-q -j -h -V --config --allow-http --quiet --jobs --connect-timeout --timeout --help --version encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help"
+            opts="-q -j -h -V --config --allow-http --quiet --jobs --connect-timeout --timeout --help --version encrypt decrypt ls inspect status keyset server dev-cluster demo generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -300,7 +306,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__decrypt)
-            opts="-o -f -r -q -j -h --output --force --recovery-key --passphrase-file --recursive --skip-unchanged --json --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
+            opts="-o -f -r -q -j -h --output --force --recovery-key --passphrase-file --recursive --skip-unchanged --json --include --exclude --preserve-special-bits --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -319,6 +325,14 @@ _shardlock() {
                     return 0
                     ;;
                 --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --include)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -430,7 +444,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__encrypt)
-            opts="-o -k -f -r -q -j -h --output --keyset --force --recursive --skip-unchanged --json --exclude --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
+            opts="-o -k -f -r -q -j -h --output --keyset --force --recursive --skip-unchanged --json --exclude --layout --no-pad --delete --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -454,6 +468,10 @@ _shardlock() {
                     ;;
                 --exclude)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --layout)
+                    COMPREPLY=($(compgen -W "private mirror" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -522,7 +540,7 @@ _shardlock() {
             return 0
             ;;
         shardlock__subcmd__help)
-            opts="encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help"
+            opts="encrypt decrypt ls inspect status keyset server dev-cluster demo generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -790,6 +808,20 @@ _shardlock() {
         shardlock__subcmd__help__subcmd__keyset__subcmd__revoke__subcmd__client)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__help__subcmd__ls)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1641,6 +1673,48 @@ _shardlock() {
                     return 0
                     ;;
                 --admin-token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        shardlock__subcmd__ls)
+            opts="-q -j -h --json --recovery-key --passphrase-file --config --allow-http --quiet --jobs --connect-timeout --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --recovery-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -34,6 +34,7 @@ complete -c shardlock -n "__fish_shardlock_needs_command" -s h -l help -d 'Print
 complete -c shardlock -n "__fish_shardlock_needs_command" -s V -l version -d 'Print version'
 complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "encrypt" -d 'Encrypt a file or stdin for a keyset (no server needed)'
 complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "decrypt" -d 'Decrypt a file or stdin with the help of t key-share servers'
+complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "ls" -d 'List an encrypted tree: paths, sizes, modes and mtimes (asks t servers for the private index\'s key)'
 complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "inspect" -d 'Show a file\'s header without contacting any server'
 complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "status" -d 'Check every server of a keyset: reachable, TLS pin, public share, latency'
 complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "keyset" -d 'Create and manage keysets'
@@ -45,31 +46,48 @@ complete -c shardlock -n "__fish_shardlock_needs_command" -f -a "help" -d 'Print
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s o -l output -d 'Where to write the encrypted file; "-" or nothing writes stdout. With -r, the output directory (required)' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s k -l keyset -d 'Keyset to encrypt for [default: the config\'s default keyset]' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l exclude -d 'Skip paths matching this glob, relative to INPUT (repeatable; with -r)' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l layout -d 'Output layout of -r: "private" hides names, structure, modes, mtimes and exact sizes from the storage; "mirror" writes one NAME.slock per file beside clear names (README "What the storage sees")' -r -f -a "private\t'Opaque objects and an encrypted index (the default)'
+mirror\t'One NAME.slock per file in the source\'s own structure'"
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s f -l force -d 'Replace outputs that exist'
-complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s r -l recursive -d 'INPUT is a directory: process the whole tree, one output file per file (suffix .slock when encrypting)'
-complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l skip-unchanged -d 'Only process files whose size or modification time changed since their output was written (cron mode; implies replacing changed outputs)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s r -l recursive -d 'INPUT is a directory: process the whole tree (encrypt writes a private tree by default, see --layout; decrypt reads either layout)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l skip-unchanged -d 'Only process files whose size, mode or modification time changed since their output was written (cron mode, offline; implies replacing changed outputs)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l json -d 'Print one JSON summary on stdout (files, bytes, skipped, failed, seconds, timestamp, exit_code), also for a single file'
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l no-pad -d 'Private layout: do not pad object sizes (exact sizes then show)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l delete -d 'Private layout: remove from the output the files whose source is gone (without it nothing is ever deleted)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
-complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand encrypt" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s o -l output -d 'Where to write the plaintext; "-" or nothing writes stdout. With -r, the destination directory (required); nothing is ever written outside it' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l recovery-key -d 'Open with this offline recovery key (a key file or paper key) instead of the servers; no config or server needed' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l passphrase-file -d 'File holding the recovery key\'s passphrase [default: $SHARDLOCK_RECOVERY_PASSPHRASE, else a prompt]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l include -d 'Restore only paths matching this glob, and the directories they need (repeatable; with -r)' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l exclude -d 'Leave out paths matching this glob (repeatable; with -r)' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s f -l force -d 'Replace outputs that exist'
-complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s r -l recursive -d 'INPUT is a directory: process the whole tree, one output file per file (suffix .slock when encrypting)'
-complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l skip-unchanged -d 'Only process files whose size or modification time changed since their output was written (cron mode; implies replacing changed outputs)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s r -l recursive -d 'INPUT is a directory: process the whole tree (encrypt writes a private tree by default, see --layout; decrypt reads either layout)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l skip-unchanged -d 'Only process files whose size, mode or modification time changed since their output was written (cron mode, offline; implies replacing changed outputs)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l json -d 'Print one JSON summary on stdout (files, bytes, skipped, failed, seconds, timestamp, exit_code), also for a single file'
+complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l preserve-special-bits -d 'Restore setuid, setgid and sticky bits too (dropped by default: anyone with the public keyset can create a file claiming them)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand decrypt" -s h -l help -d 'Print help'
+complete -c shardlock -n "__fish_shardlock_using_subcommand ls" -l recovery-key -d 'Open with this offline recovery key instead of the servers' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand ls" -l passphrase-file -d 'File holding the recovery key\'s passphrase [default: $SHARDLOCK_RECOVERY_PASSPHRASE, else a prompt]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand ls" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
+complete -c shardlock -n "__fish_shardlock_using_subcommand ls" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand ls" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand ls" -l timeout -d 'Deadline of one request to a key-share server, e.g. 10s [default: the config\'s network.request_timeout, else 10s]. A slow server is hedged with a spare long before this' -r
+complete -c shardlock -n "__fish_shardlock_using_subcommand ls" -l json -d 'Print one JSON document instead of lines'
+complete -c shardlock -n "__fish_shardlock_using_subcommand ls" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand ls" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -l config -d 'Client configuration file [default: $SHARDLOCK_CONFIG, then $XDG_CONFIG_HOME/shardlock/config.toml]' -r -F
 complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -s j -l jobs -d 'Worker threads [default: number of cores]' -r
 complete -c shardlock -n "__fish_shardlock_using_subcommand inspect" -l connect-timeout -d 'Time to connect to a key-share server, e.g. 2s or 500ms [default: the config\'s network.connect_timeout, else 2s]' -r
@@ -349,16 +367,17 @@ complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -l ti
 complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -l allow-http -d 'Allow plain http:// key-share servers on loopback addresses (tests and local experiments only; never crosses a network)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -s q -l quiet -d 'Print nothing but errors (and no progress bar)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand generate-docs" -s h -l help -d 'Print help'
-complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "encrypt" -d 'Encrypt a file or stdin for a keyset (no server needed)'
-complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "decrypt" -d 'Decrypt a file or stdin with the help of t key-share servers'
-complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "inspect" -d 'Show a file\'s header without contacting any server'
-complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "status" -d 'Check every server of a keyset: reachable, TLS pin, public share, latency'
-complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "keyset" -d 'Create and manage keysets'
-complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "server" -d 'Run a key-share server'
-complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "dev-cluster" -d 'Start a local t-of-n cluster of key-share servers for trying shardlock'
-complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "demo" -d 'Run the whole job once on a throwaway local cluster, then clean up'
-complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "generate-docs" -d 'Write shell completions and the man page (for maintainers)'
-complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt inspect status keyset server dev-cluster demo generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt ls inspect status keyset server dev-cluster demo generate-docs help" -f -a "encrypt" -d 'Encrypt a file or stdin for a keyset (no server needed)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt ls inspect status keyset server dev-cluster demo generate-docs help" -f -a "decrypt" -d 'Decrypt a file or stdin with the help of t key-share servers'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt ls inspect status keyset server dev-cluster demo generate-docs help" -f -a "ls" -d 'List an encrypted tree: paths, sizes, modes and mtimes (asks t servers for the private index\'s key)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt ls inspect status keyset server dev-cluster demo generate-docs help" -f -a "inspect" -d 'Show a file\'s header without contacting any server'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt ls inspect status keyset server dev-cluster demo generate-docs help" -f -a "status" -d 'Check every server of a keyset: reachable, TLS pin, public share, latency'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt ls inspect status keyset server dev-cluster demo generate-docs help" -f -a "keyset" -d 'Create and manage keysets'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt ls inspect status keyset server dev-cluster demo generate-docs help" -f -a "server" -d 'Run a key-share server'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt ls inspect status keyset server dev-cluster demo generate-docs help" -f -a "dev-cluster" -d 'Start a local t-of-n cluster of key-share servers for trying shardlock'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt ls inspect status keyset server dev-cluster demo generate-docs help" -f -a "demo" -d 'Run the whole job once on a throwaway local cluster, then clean up'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt ls inspect status keyset server dev-cluster demo generate-docs help" -f -a "generate-docs" -d 'Write shell completions and the man page (for maintainers)'
+complete -c shardlock -n "__fish_shardlock_using_subcommand help; and not __fish_seen_subcommand_from encrypt decrypt ls inspect status keyset server dev-cluster demo generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from keyset" -f -a "create" -d 'Create a new t-of-n keyset on running servers by distributed key generation (nobody ever holds the key) and add it to the config'
 complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from keyset" -f -a "refresh" -d 'Give every server a new share of the same key (old shares become useless; files are untouched)'
 complete -c shardlock -n "__fish_shardlock_using_subcommand help; and __fish_seen_subcommand_from keyset" -f -a "repair" -d 'Rebuild a lost server\'s share on a freshly initialised server'

@@ -160,14 +160,14 @@ pub enum Layout {
 /// Options for whole directory trees.
 #[derive(Debug, Clone, Args)]
 pub struct TreeArgs {
-    /// INPUT is a directory: process the whole tree, one output file per
-    /// file (suffix .slock when encrypting)
+    /// INPUT is a directory: process the whole tree (encrypt writes a
+    /// private tree by default, see --layout; decrypt reads either layout)
     #[arg(short, long)]
     pub recursive: bool,
 
-    /// Only process files whose size or modification time changed since
-    /// their output was written (cron mode; implies replacing changed
-    /// outputs)
+    /// Only process files whose size, mode or modification time changed
+    /// since their output was written (cron mode, offline; implies
+    /// replacing changed outputs)
     #[arg(long, requires = "recursive")]
     pub skip_unchanged: bool,
 

@@ -224,6 +224,11 @@ impl<'r> Run<'r> {
         self.fail(path, error);
     }
 
+    /// Files and paths that failed so far.
+    pub(crate) fn failures(&self) -> usize {
+        self.with(|s| s.failed.len())
+    }
+
     /// Whether the caller asked the run to stop.
     pub(crate) fn interrupted(&self) -> bool {
         self.stop.load(Ordering::Relaxed)

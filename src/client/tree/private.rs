@@ -112,7 +112,6 @@ fn recipients_fingerprint(to: Recipients<'_>) -> [u8; 32] {
 
 /// What the encrypting machine remembers of a tree it uploaded.
 struct State {
-    path: PathBuf,
     recipients: [u8; 32],
     index: TreeIndex,
 }
@@ -149,23 +148,26 @@ impl State {
         let mut recipients = [0u8; 32];
         recipients.copy_from_slice(&bytes[8..40]);
         let index = TreeIndex::decode(&bytes[40..]).map_err(|_| damaged())?;
-        Ok(Some(Self {
-            path: path.to_path_buf(),
-            recipients,
-            index,
-        }))
+        Ok(Some(Self { recipients, index }))
     }
+}
 
-    fn save(&self) -> Result<()> {
-        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
-        durable::create_private_dir(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        let mut bytes = STATE_MAGIC.to_vec();
-        bytes.extend_from_slice(&self.recipients);
-        bytes.extend_from_slice(&self.index.encode()?);
-        durable::write_file(&self.path, &bytes, Replace::Allow)
-            .with_context(|| format!("cannot write {}", self.path.display()))
-    }
+/// Writes the state file (FORMAT.md 9.4) from an index already encoded,
+/// durably and with mode 0600.
+fn save_state(path: &Path, recipients: &[u8; 32], index: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    durable::create_private_dir(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let context = || format!("cannot write {}", path.display());
+    let mut file = AtomicFile::create(path, Replace::Allow).with_context(context)?;
+    let mut out = std::io::BufWriter::new(file.file());
+    out.write_all(STATE_MAGIC)
+        .and_then(|()| out.write_all(recipients))
+        .and_then(|()| out.write_all(index))
+        .and_then(|()| out.flush())
+        .with_context(context)?;
+    drop(out);
+    file.commit(Attributes::default()).with_context(context)
 }
 
 /// Holds an exclusive lock on a tree's state while a run writes it, so two
@@ -240,9 +242,6 @@ pub(crate) fn encrypt_private(
     let run = Run::start("encrypt", reporter, stop);
     let fresh: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
     let kept: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
-    // Paths of the source seen by the walk (files that failed included),
-    // so their old entries are not mistaken for deleted files.
-    let seen: Mutex<BTreeSet<Vec<u8>>> = Mutex::new(BTreeSet::new());
     let fanout: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
     let unplaced: Mutex<Vec<Unplaced>> = Mutex::new(Vec::new());
     if reporter.wants_total() {
@@ -255,7 +254,6 @@ pub(crate) fn encrypt_private(
         64 * jobs,
         |send| {
             walk_source(src, out, excludes, &run, &mut |entry, path, rel| {
-                lock(&seen).insert(entry.path.clone());
                 if entry.is_dir() {
                     lock(&kept).push(entry);
                     return true;
@@ -313,39 +311,48 @@ pub(crate) fn encrypt_private(
         }
         Err(e) => return Ok(run.finish(Some(e))),
     }
-    let seen = seen.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut entries = kept.into_inner().unwrap_or_else(|p| p.into_inner());
     entries.append(&mut fresh);
-    let new_paths: BTreeSet<Vec<u8>> = entries.iter().map(|e| e.path.clone()).collect();
-    let files: BTreeSet<&[u8]> = entries
-        .iter()
-        .filter(|e| !e.is_dir())
-        .map(|e| e.path.as_slice())
-        .collect();
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    // --delete trusts "not in this walk" only after a complete walk: an
+    // interrupted run, a file that failed or an unreadable directory must
+    // not read as deleted.
+    let may_delete = args.delete && !run.interrupted() && run.failures() == 0;
+    if args.delete && !may_delete {
+        reporter
+            .warn("--delete skipped: the run did not see the whole source; nothing was deleted");
+    }
+    let find = |entries: &[Entry], path: &[u8]| {
+        entries
+            .binary_search_by(|e| e.path.as_slice().cmp(path))
+            .ok()
+    };
     let mut carried = Vec::new();
-    let mut removable = Vec::new();
     for old_entry in &old.entries {
-        if new_paths.contains(&old_entry.path) {
+        if find(&entries, &old_entry.path).is_some() {
             continue;
         }
-        let gone = !seen.contains(&old_entry.path);
-        let shadowed = ancestors(&old_entry.path).any(|a| files.contains(a));
-        // A file that failed this time keeps its previous version; a path
-        // gone from the source stays listed unless --delete.
-        if !shadowed && (!gone || !args.delete) {
+        // Beneath a path that is a file now: superseded.
+        let shadowed = ancestors(&old_entry.path)
+            .any(|a| find(&entries, a).is_some_and(|i| !entries[i].is_dir()));
+        // Not in this walk: deleted from the source, excluded now, failed
+        // or not reached. It stays listed unless --delete may act.
+        if !shadowed && !may_delete {
             carried.push(old_entry.clone());
         }
     }
-    entries.append(&mut carried);
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
-    let live: BTreeSet<[u8; ID_LEN]> = entries.iter().filter_map(object_of).collect();
-    for old_entry in &old.entries {
-        if let Some(id) = object_of(old_entry) {
-            if !live.contains(&id) {
-                removable.push(id);
-            }
-        }
+    if !carried.is_empty() {
+        entries.append(&mut carried);
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
     }
+    let live: BTreeSet<[u8; ID_LEN]> = entries.iter().filter_map(object_of).collect();
+    let removable: Vec<[u8; ID_LEN]> = old
+        .entries
+        .iter()
+        .filter_map(object_of)
+        .filter(|id| !live.contains(id))
+        .collect();
+    drop(live);
     let changed = entries != old.entries || !out.join(INDEX).is_file();
     if changed {
         let index = TreeIndex {
@@ -353,15 +360,15 @@ pub(crate) fn encrypt_private(
             generation: old.generation + 1,
             entries,
         };
-        if let Err(e) = write_index(out, &index, to) {
+        let plain = match index.encode() {
+            Ok(plain) => zeroize::Zeroizing::new(plain),
+            Err(e) => return Ok(run.finish(Some(e.into()))),
+        };
+        drop(index);
+        if let Err(e) = write_index(out, &plain, to) {
             return Ok(run.finish(Some(e)));
         }
-        let state = State {
-            path: state_path,
-            recipients,
-            index,
-        };
-        if let Err(e) = state.save() {
+        if let Err(e) = save_state(&state_path, &recipients, &plain) {
             return Ok(run.finish(Some(e)));
         }
         // Only now, with the new index durable, do superseded and deleted
@@ -570,14 +577,13 @@ fn encrypt_object(
 
 /// Encrypts the index and puts it in place durably (fsync, rename,
 /// directory fsync): the one file whose replacement publishes a run.
-fn write_index(out: &Path, index: &TreeIndex, to: Recipients<'_>) -> Result<()> {
-    let plain = zeroize::Zeroizing::new(index.encode()?);
+fn write_index(out: &Path, plain: &[u8], to: Recipients<'_>) -> Result<()> {
     let path = out.join(INDEX);
     let mut file = AtomicFile::create(&path, Replace::Allow)
         .with_context(|| format!("cannot write {}", path.display()))?;
     let meta = object_metadata(plain.len() as u64, None, None, true);
     envelope::encrypt(
-        Source::Stream(plain.as_slice()),
+        Source::Stream(plain),
         file.file(),
         to,
         Some(&meta),
