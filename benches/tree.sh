@@ -60,10 +60,16 @@ PY
 }
 
 # median_time CMD...: runs `prepare` then CMD RUNS times; prints the
-# median wall-clock seconds.
+# median wall-clock seconds. Each run writes to a new directory ($RUN
+# changes): deleting 10,000 files just before recreating them makes ext4's
+# inode allocator skip recently deleted inodes, which would measure the
+# benchmark's own churn rather than the tool (old runs are removed at the
+# end of each section).
+RUN=0
 median_time() {
   local times=()
   for _ in $(seq "$RUNS"); do
+    RUN=$((RUN + 1))
     prepare
     sync
     local t0 t1
@@ -88,45 +94,46 @@ for where in disk tmpfs; do
   make_tree "$SRC" "$FILES" "$SIZE"
   echo "== $where: $FILES x $SIZE bytes" >&2
 
-  prepare() { rm -rf "$W/copy"; }
-  copy_sync() { cp -r "$SRC" "$W/copy" && sync; }
+  prepare() { :; }
+  copy_sync() { cp -r "$SRC" "$W/copy.$RUN" && sync; }
   CP=$(median_time copy_sync)
   report "$where" "cp -r SRC DST && sync (baseline)" "$CP" "1.00x"
 
-  prepare() { rm -rf "$W/enc" "$SHM/cluster/trees"; }
-  ENC=$(median_time "$BIN" --config "$CONFIG" encrypt -r "$SRC" -o "$W/enc" --quiet)
+  prepare() { rm -rf "$SHM/cluster/trees"; }
+  encrypt_private() { "$BIN" --config "$CONFIG" encrypt -r "$SRC" -o "$W/enc.$RUN" --quiet; }
+  ENC=$(median_time encrypt_private)
   report "$where" "shardlock encrypt -r (private)" "$ENC" "$(ratio "$ENC" "$CP") of cp"
 
-  prepare() { rm -rf "$W/mirror"; }
-  MIR=$(median_time "$BIN" --config "$CONFIG" encrypt -r "$SRC" -o "$W/mirror" --layout mirror --quiet)
+  prepare() { :; }
+  encrypt_mirror() { "$BIN" --config "$CONFIG" encrypt -r "$SRC" -o "$W/mirror.$RUN" --layout mirror --quiet; }
+  MIR=$(median_time encrypt_mirror)
   report "$where" "shardlock encrypt -r --layout mirror" "$MIR" "$(ratio "$MIR" "$CP") of cp"
 
   if command -v restic > /dev/null; then
     export RESTIC_PASSWORD=bench
-    prepare() { rm -rf "$W/restic"; restic init --repo "$W/restic" -q > /dev/null; }
-    restic_backup() { restic backup --repo "$W/restic" -q "$SRC" && sync; }
+    prepare() { restic init --repo "$W/restic.$RUN" -q > /dev/null; }
+    restic_backup() { restic backup --repo "$W/restic.$RUN" -q "$SRC" && sync; }
     RES=$(median_time restic_backup)
     report "$where" "restic backup && sync" "$RES" "$(ratio "$RES" "$CP") of cp"
   fi
   if command -v rclone > /dev/null; then
     export RCLONE_CONFIG_BENCHCRYPT_TYPE=crypt
-    export RCLONE_CONFIG_BENCHCRYPT_REMOTE=$W/rclone
     RCLONE_CONFIG_BENCHCRYPT_PASSWORD=$(rclone obscure bench)
     export RCLONE_CONFIG_BENCHCRYPT_PASSWORD
-    prepare() { rm -rf "$W/rclone"; }
-    rclone_copy() { rclone copy "$SRC" benchcrypt: && sync; }
+    prepare() { export RCLONE_CONFIG_BENCHCRYPT_REMOTE=$W/rclone.$RUN; }
+    rclone_copy() { rclone copy -q "$SRC" benchcrypt: && sync; }
     RCL=$(median_time rclone_copy)
     report "$where" "rclone copy to crypt remote && sync" "$RCL" "$(ratio "$RCL" "$CP") of cp"
   fi
 
   # The restore and the listing read the last private tree.
-  rm -rf "$W/enc" "$SHM/cluster/trees"
-  "$BIN" --config "$CONFIG" encrypt -r "$SRC" -o "$W/enc" --quiet
-  prepare() { rm -rf "$W/dest"; }
-  DEC=$(median_time "$BIN" --config "$CONFIG" decrypt -r "$W/enc" -o "$W/dest" --quiet)
+  ENC_DIR=$W/enc.$RUNS   # median_time runs in a subshell: its runs count 1..RUNS
+  prepare() { :; }
+  restore() { "$BIN" --config "$CONFIG" decrypt -r "$ENC_DIR" -o "$W/dest.$RUN" --quiet; }
+  DEC=$(median_time restore)
   report "$where" "shardlock decrypt -r (2-of-3 cluster)" "$DEC" "$(rate "$FILES" "$DEC"), $(ratio "$DEC" "$CP") of cp"
   prepare() { :; }
-  LS=$(median_time "$BIN" --config "$CONFIG" ls "$W/enc")
+  LS=$(median_time "$BIN" --config "$CONFIG" ls "$ENC_DIR")
   report "$where" "shardlock ls" "$LS" "$(rate "$FILES" "$LS")"
   rm -rf "$W"
 done

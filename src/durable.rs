@@ -22,6 +22,7 @@
 //! temporary file. Tree runs may defer step 4 and sync each directory once.
 
 use std::collections::BTreeSet;
+use std::ffi::OsString;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -68,24 +69,25 @@ pub struct Attributes {
 /// Temporary files being written right now, so that a process stopped by
 /// a signal can remove them before it exits ([`remove_in_progress`]):
 /// a decryption interrupted mid-way must not leave hidden plaintext.
-/// A set, not a list: a tree run tracks thousands of staged files at once,
-/// and removing one from a list would cost a scan of all the others.
-static IN_PROGRESS: std::sync::Mutex<BTreeSet<PathBuf>> = std::sync::Mutex::new(BTreeSet::new());
+/// A set of raw path bytes, not a list: a tree run tracks thousands of
+/// staged files at once, and removing one from a list would cost a scan of
+/// all the others (and comparing `Path`s component by component).
+static IN_PROGRESS: std::sync::Mutex<BTreeSet<OsString>> = std::sync::Mutex::new(BTreeSet::new());
 
-fn in_progress() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {
+fn in_progress() -> std::sync::MutexGuard<'static, BTreeSet<OsString>> {
     IN_PROGRESS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn untrack(temp: &Path) {
-    in_progress().remove(temp);
+    in_progress().remove(temp.as_os_str());
 }
 
 /// Registers a temporary file written outside [`AtomicFile`] (a tree run's
 /// batched output), so a signal removes it too.
 pub(crate) fn track_in_progress(temp: &Path) {
-    in_progress().insert(temp.to_path_buf());
+    in_progress().insert(temp.as_os_str().to_os_string());
 }
 
 /// The temporary file was renamed into place or removed.
@@ -96,7 +98,7 @@ pub(crate) fn untrack_in_progress(temp: &Path) {
 /// Removes every temporary file still being written (a signal handler
 /// calls this just before the process exits); returns how many there were.
 pub fn remove_in_progress() -> usize {
-    let temps: Vec<PathBuf> = std::mem::take(&mut *in_progress()).into_iter().collect();
+    let temps: Vec<OsString> = std::mem::take(&mut *in_progress()).into_iter().collect();
     for temp in &temps {
         let _ = fs::remove_file(temp);
     }
@@ -134,7 +136,7 @@ impl AtomicFile {
         ));
         let file = create_new_private(&temp)
             .map_err(|e| context(e, format_args!("cannot create a temporary file beside it")))?;
-        in_progress().insert(temp.clone());
+        in_progress().insert(temp.clone().into_os_string());
         Ok(Self {
             target: target.to_path_buf(),
             temp,

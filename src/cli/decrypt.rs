@@ -43,6 +43,7 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
     // Ctrl-C removes the partial output before exiting.
     super::progress::exit_on_signal();
     let started = std::time::Instant::now();
+    let terminal = Terminal::for_file(settings, "decrypt", args.tree.json);
     let result = settings
         .session
         .decrypt_file(
@@ -53,9 +54,10 @@ pub fn run(settings: &Settings, args: &DecryptArgs) -> Result<()> {
                 recovery,
                 preserve_special_bits: args.preserve_special_bits,
             },
-            &Terminal::plain(settings),
+            &terminal,
         )
         .map_err(anyhow::Error::from);
+    terminal.clear();
     if args.tree.json {
         super::progress::single_file_json("decrypt", started, &result);
     }

@@ -37,15 +37,20 @@ pub fn run(settings: &Settings, args: &EncryptArgs) -> Result<()> {
     // Ctrl-C removes the partial output before exiting.
     super::progress::exit_on_signal();
     let started = std::time::Instant::now();
+    let terminal = Terminal::for_file(settings, "encrypt", args.tree.json);
     let result = settings
         .session
-        .encrypt_file(&EncryptFile {
-            keyset: args.keyset.clone(),
-            input: args.input.clone(),
-            output: args.output.clone(),
-            force: args.force,
-        })
+        .encrypt_file(
+            &EncryptFile {
+                keyset: args.keyset.clone(),
+                input: args.input.clone(),
+                output: args.output.clone(),
+                force: args.force,
+            },
+            &terminal,
+        )
         .map_err(anyhow::Error::from);
+    terminal.clear();
     if args.tree.json {
         super::progress::single_file_json("encrypt", started, &result);
     }

@@ -20,28 +20,54 @@ use shardlock::client::{Error, Reporter};
 pub struct Terminal {
     bar: Option<ProgressBar>,
     quiet: bool,
+    /// Files the run expects (0 until known), for "N/M files".
+    total_files: std::sync::atomic::AtomicU64,
+    /// A single-file run: the bar appears only for inputs this large.
+    min_bytes: u64,
 }
+
+/// Single files smaller than this finish before a bar would be useful.
+const SINGLE_FILE_BAR_BYTES: u64 = 16 * 1024 * 1024;
 
 impl Terminal {
     /// For a tree run: a bar only on a terminal, without `--quiet` or
     /// `--json`.
     pub fn for_tree(settings: &Settings, operation: &'static str, json: bool) -> Self {
-        let show = !settings.quiet && !json && std::io::stderr().is_terminal();
-        let bar = show.then(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} {prefix}: {msg}, {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.set_prefix(operation);
+        let bar = show_bar(settings, json).then(|| {
+            new_bar(
+                operation,
+                "{spinner} {prefix}: {msg}, {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})",
+            )
+        });
+        if let Some(bar) = &bar {
+            // Never blank: the totals take a walk of the tree first.
+            bar.set_message("counting files");
             bar.enable_steady_tick(Duration::from_millis(200));
+        }
+        Self {
+            bar,
+            quiet: settings.quiet || json,
+            total_files: Default::default(),
+            min_bytes: 0,
+        }
+    }
+
+    /// For one file or stream: bytes, rate and ETA on a terminal once the
+    /// input is large (or of unknown size), without `--quiet` or `--json`.
+    pub fn for_file(settings: &Settings, operation: &'static str, json: bool) -> Self {
+        let bar = show_bar(settings, json).then(|| {
+            let bar = new_bar(
+                operation,
+                "{spinner} {prefix}: {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})",
+            );
+            bar.set_draw_target(ProgressDrawTarget::hidden());
             bar
         });
         Self {
             bar,
             quiet: settings.quiet || json,
+            total_files: Default::default(),
+            min_bytes: SINGLE_FILE_BAR_BYTES,
         }
     }
 
@@ -50,6 +76,8 @@ impl Terminal {
         Self {
             bar: None,
             quiet: settings.quiet,
+            total_files: Default::default(),
+            min_bytes: 0,
         }
     }
 
@@ -60,11 +88,27 @@ impl Terminal {
         }
     }
 
-    fn clear(&self) {
+    /// Removes the bar (before a closing line).
+    pub fn clear(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
     }
+}
+
+fn show_bar(settings: &Settings, json: bool) -> bool {
+    !settings.quiet && !json && std::io::stderr().is_terminal()
+}
+
+fn new_bar(operation: &'static str, template: &str) -> ProgressBar {
+    // Hidden until there is something to show (a single small file never
+    // draws one).
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_prefix(operation);
+    bar
 }
 
 impl Reporter for Terminal {
@@ -82,16 +126,36 @@ impl Reporter for Terminal {
         self.bar.is_some()
     }
 
-    fn total_bytes(&self, total: u64) {
+    fn totals(&self, files: u64, bytes: u64) {
         if let Some(bar) = &self.bar {
-            bar.set_length(total);
+            self.total_files.store(files, Ordering::Relaxed);
+            bar.set_length(bytes);
+            if self.min_bytes > 0 {
+                // One file: draw only when it is worth it.
+                if bytes >= self.min_bytes {
+                    bar.set_draw_target(ProgressDrawTarget::stderr());
+                    bar.enable_steady_tick(Duration::from_millis(200));
+                }
+            } else {
+                bar.set_message(format!("0/{files} files"));
+            }
         }
     }
 
-    fn file_done(&self, bytes: u64, files_so_far: u64) {
+    fn bytes_done(&self, bytes: u64) {
         if let Some(bar) = &self.bar {
             bar.inc(bytes);
-            bar.set_message(format!("{files_so_far} files"));
+        }
+    }
+
+    fn file_done(&self, _bytes: u64, files_so_far: u64) {
+        if let Some(bar) = &self.bar {
+            if self.min_bytes == 0 {
+                match self.total_files.load(Ordering::Relaxed) {
+                    0 => bar.set_message(format!("{files_so_far} files")),
+                    total => bar.set_message(format!("{files_so_far}/{total} files")),
+                }
+            }
         }
     }
 

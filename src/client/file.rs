@@ -10,7 +10,7 @@ use rand::rngs::OsRng;
 
 use super::error::{Error, IoContext, Result};
 use super::io::{Input, Output};
-use super::report::{report_faults, Reporter};
+use super::report::{report_faults, ProgressWriter, Reporter};
 use super::unwrap::keyset_for;
 use super::Session;
 use crate::envelope::{self, keywrap};
@@ -57,7 +57,11 @@ pub struct FileOutcome {
 
 impl Session {
     /// Encrypts one file or stdin for a keyset; no server is contacted.
-    pub fn encrypt_file(&self, request: &EncryptFile) -> Result<FileOutcome> {
+    pub fn encrypt_file(
+        &self,
+        request: &EncryptFile,
+        reporter: &dyn Reporter,
+    ) -> Result<FileOutcome> {
         let config = self.config()?;
         let name = config.select(request.keyset.as_deref())?.to_string();
         let recipients = config
@@ -76,14 +80,20 @@ impl Session {
         let threads = metadata
             .as_ref()
             .map_or(self.options.jobs, |m| self.threads_for(m.size));
+        let size = metadata.as_ref().map_or(u64::MAX, |m| m.size);
+        if size != u64::MAX {
+            reporter.totals(1, size);
+        }
+        let mut writer = ProgressWriter::new(output.writer(), reporter, size);
         let (_, bytes) = envelope::encrypt(
             input.source()?,
-            output.writer(),
+            &mut writer,
             recipients,
             metadata.as_ref(),
             threads,
             &mut OsRng,
         )?;
+        writer.done();
         output.finish(None, None)?;
         Ok(FileOutcome {
             bytes,
@@ -130,13 +140,21 @@ impl Session {
             }
         };
         let metadata = header.metadata(&dek)?;
-        let bytes = envelope::decrypt_body(
-            &header,
-            &dek,
-            input.source()?,
-            &mut output.writer(),
-            self.options.jobs,
-        )?;
+        let source = input.source()?;
+        let size = match &source {
+            envelope::Source::File { len, .. } => crate::stream::plaintext_len(*len)
+                .map_or(u64::MAX, |(plain, _)| {
+                    metadata.as_ref().filter(|m| m.padded).map_or(plain, |m| m.size)
+                }),
+            envelope::Source::Stream(_) => u64::MAX,
+        };
+        if size != u64::MAX {
+            reporter.totals(1, size);
+        }
+        let mut writer = ProgressWriter::new(output.writer(), reporter, size);
+        let bytes =
+            envelope::decrypt_body(&header, &dek, source, &mut writer, self.options.jobs)?;
+        writer.done();
         let (mode, mtime) = metadata.map(|m| (m.mode, m.mtime)).unwrap_or_default();
         let special = if request.preserve_special_bits {
             0o7777

@@ -16,16 +16,23 @@ pub trait Reporter: Sync {
     /// Something the user must know even when quiet.
     fn warn(&self, _message: &str) {}
 
-    /// Whether a progress display wants [`Reporter::total_bytes`] (which
+    /// Whether a progress display wants [`Reporter::totals`] (which
     /// costs a walk of the tree before the work starts).
     fn wants_total(&self) -> bool {
         false
     }
 
-    /// The bytes a tree run expects to process.
-    fn total_bytes(&self, _total: u64) {}
+    /// The files and plaintext bytes a run expects to process (one file
+    /// for a single-file run).
+    fn totals(&self, _files: u64, _bytes: u64) {}
 
-    /// A file was written: its plaintext bytes and the files so far.
+    /// Plaintext bytes processed since the last call, reported while a
+    /// file is being written (so a large file shows progress too); a
+    /// file's bytes add up to its size once it is done.
+    fn bytes_done(&self, _bytes: u64) {}
+
+    /// A file was written: its plaintext bytes (already counted through
+    /// [`Reporter::bytes_done`]) and the files so far.
     fn file_done(&self, _bytes: u64, _files_so_far: u64) {}
 
     /// A file was already up to date.
@@ -36,6 +43,59 @@ pub trait Reporter: Sync {
 
     /// A file failed; the run goes on with the others.
     fn failed(&self, _path: &str, _error: &Error) {}
+}
+
+/// Counts what goes through a writer as progress of one file of `size`
+/// plaintext bytes: reported in steps of [`ProgressWriter::STEP`], never
+/// more than `size` in all (an encrypted output is a little longer than
+/// its plaintext), and the rest once [`ProgressWriter::done`] is called.
+pub(crate) struct ProgressWriter<'r, W> {
+    inner: W,
+    reporter: &'r dyn Reporter,
+    size: u64,
+    reported: u64,
+    pending: u64,
+}
+
+impl<'r, W: std::io::Write> ProgressWriter<'r, W> {
+    const STEP: u64 = 1 << 20;
+
+    pub(crate) fn new(inner: W, reporter: &'r dyn Reporter, size: u64) -> Self {
+        Self {
+            inner,
+            reporter,
+            size,
+            reported: 0,
+            pending: 0,
+        }
+    }
+
+    /// The file is complete: reports what is left of its size.
+    pub(crate) fn done(mut self) {
+        self.pending = 0;
+        let rest = self.size.saturating_sub(self.reported);
+        if rest > 0 && self.size != u64::MAX {
+            self.reporter.bytes_done(rest);
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for ProgressWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        let room = self.size.saturating_sub(self.reported + self.pending);
+        self.pending += (n as u64).min(room);
+        if self.pending >= Self::STEP {
+            self.reporter.bytes_done(self.pending);
+            self.reported += self.pending;
+            self.pending = 0;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A reporter that ignores everything.

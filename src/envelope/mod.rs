@@ -104,11 +104,16 @@ pub fn encrypt_with_header<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
     };
     let total = match metadata.filter(|m| m.padded) {
         // Zeros after the data, up to the Padmé length (FORMAT.md 2.2).
-        Some(meta) => {
-            let padded = pipeline::zero_padded(input, meta.body_len() - meta.size);
-            pipeline::encrypt(padded, &mut output, &dek, &header_bytes, threads, rng)
-                .map_err(shrank)?
-        }
+        Some(meta) => pipeline::encrypt_padded(
+            input,
+            meta.body_len() - meta.size,
+            &mut output,
+            &dek,
+            &header_bytes,
+            threads,
+            rng,
+        )
+        .map_err(shrank)?,
         None => pipeline::encrypt(input, &mut output, &dek, &header_bytes, threads, rng)
             .map_err(shrank)?,
     };

@@ -174,10 +174,39 @@ fn check_prefix(got: usize) -> Result<(), StreamError> {
     }
 }
 
-/// The source followed by `pad` zero bytes, as one stream (a padded
-/// file's body, docs/FORMAT.md section 2.2): the workers still encrypt in
-/// parallel behind one reader thread.
-pub fn zero_padded<'a, R: Read + Send + 'a>(
+/// [`encrypt`] of the source followed by `pad` zero bytes (a padded
+/// file's body, docs/FORMAT.md section 2.2); returns the length with the
+/// padding.
+pub fn encrypt_padded<R: Read + Send, W: Write, G: RngCore + CryptoRng>(
+    source: Source<'_, R>,
+    pad: u64,
+    mut output: W,
+    dek: &DataKey,
+    context: &[u8],
+    threads: usize,
+    rng: &mut G,
+) -> Result<u64, PipelineError> {
+    if threads > 1 {
+        return encrypt(zero_padded(source, pad), output, dek, context, threads, rng);
+    }
+    // One thread: a copy buffer sized for the padded length, as for an
+    // unpadded file (a small file must not pay for a 256 KiB buffer).
+    let buffer_len = match &source {
+        Source::File { len, .. } => copy_buffer_for(len.saturating_add(pad)),
+        Source::Stream(_) => COPY_BUFFER,
+    };
+    let mut counted = CountingReader {
+        inner: sequential(source).chain(io::repeat(0).take(pad)),
+        count: 0,
+    };
+    let mut reader = EncryptReader::<_>::new(&mut counted, dek.expose(), context, rng);
+    copy(&mut reader, &mut output, buffer_len)?;
+    Ok(counted.count)
+}
+
+/// The source followed by `pad` zero bytes, as one stream: the workers
+/// still encrypt in parallel behind one reader thread.
+fn zero_padded<'a, R: Read + Send + 'a>(
     source: Source<'a, R>,
     pad: u64,
 ) -> Source<'a, Box<dyn Read + Send + 'a>> {
@@ -271,12 +300,15 @@ fn open_segment(key: &StreamKey<DefaultCipher>, seg: &mut Segment) -> Result<(),
 /// 4 KiB file does not pay for zeroing 256 KiB twice.
 fn copy_buffer_len<R>(source: &Source<'_, R>) -> usize {
     match source {
-        Source::File { len, .. } => {
-            let needed = usize::try_from(crate::stream::encrypted_len(*len)).unwrap_or(COPY_BUFFER);
-            needed.clamp(ENCRYPTED_CHUNK_SIZE, COPY_BUFFER)
-        }
+        Source::File { len, .. } => copy_buffer_for(*len),
         Source::Stream(_) => COPY_BUFFER,
     }
+}
+
+/// The copy buffer for `len` bytes of plaintext.
+fn copy_buffer_for(len: u64) -> usize {
+    let needed = usize::try_from(crate::stream::encrypted_len(len)).unwrap_or(COPY_BUFFER);
+    needed.clamp(ENCRYPTED_CHUNK_SIZE, COPY_BUFFER)
 }
 
 fn copy<R: Read, W: Write>(

@@ -308,7 +308,7 @@ fn wrong_pin_is_unavailable_with_advice() {
         format_fingerprint(&pin)
     )));
     assert!(message.contains(&format_fingerprint(&node.fingerprint)));
-    assert!(message.contains("update the fingerprint in the config"));
+    assert!(message.contains("update the pin"));
 
     // Without a pin, web PKI verification rejects the self-signed cert.
     let service = HttpKeyService::new(

@@ -33,7 +33,8 @@ pub enum HttpError {
     /// The server's certificate is not the pinned one.
     #[error(
         "certificate of {url} does not match the pinned fingerprint {pinned}{}; \
-         if the server was re-initialised, update the fingerprint in the config",
+         if the server was re-initialised, confirm its new fingerprint with its operator and \
+         update the pin (the config's `fingerprint`, or the `#sha256:` part of --server)",
         presented.as_ref().map(|p| format!(" (the server presented {p})")).unwrap_or_default()
     )]
     PinMismatch {
@@ -169,7 +170,7 @@ mod tests {
         let text = err.to_string();
         assert!(text.starts_with("certificate of https://127.0.0.1:8443 does not match the pinned fingerprint sha256:0101"));
         assert!(text.contains("the server presented sha256:0202"));
-        assert!(text.contains("update the fingerprint in the config"));
+        assert!(text.contains("update the pin"));
         assert!(matches!(
             err.into_service_error(),
             ServiceError::Unavailable(m) if m.contains("pinned fingerprint")

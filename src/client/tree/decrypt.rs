@@ -25,7 +25,7 @@ use super::encrypt::{build_excludes, excluded, excluded_dir, SUFFIX};
 use super::private::{self, object_path, INDEX};
 use super::{mtime_of, parallel, remove_stale_temp_files, walked, Run, TreeOutcome};
 use crate::client::error::{Error, IoContext, Result};
-use crate::client::report::{report_faults, Reporter};
+use crate::client::report::{report_faults, ProgressWriter, Reporter};
 use crate::client::unwrap::Keysets;
 use crate::client::Session;
 use crate::durable::{is_temp_name, Attributes, Replace};
@@ -220,6 +220,10 @@ fn restore(
     let claims = Mutex::new(HashSet::new());
     let unplaced = Mutex::new(Vec::new());
     let private = private::is_private_tree(enc);
+    if !private && reporter.wants_total() {
+        let (files, bytes) = mirror_totals(enc, &selection);
+        reporter.totals(files, bytes);
+    }
     let mut dirs: Vec<Entry> = Vec::new();
     // Room for two batches: the walker reads headers and unwraps the next
     // batch's keys while the workers decrypt the previous one.
@@ -294,6 +298,36 @@ fn restore(
         }
     }
     Ok(run.finish(fatal))
+}
+
+/// Files and plaintext bytes a mirrored tree holds, from each file's
+/// length and header length (a 14-byte read per file), for the progress
+/// display.
+fn mirror_totals(enc: &Path, selection: &Selection) -> (u64, u64) {
+    use std::io::Read as _;
+    let mut totals = (0u64, 0u64);
+    for entry in walkdir::WalkDir::new(enc).follow_links(false).into_iter().flatten() {
+        let name = entry.file_name().to_string_lossy();
+        if !entry.file_type().is_file() || !name.ends_with(SUFFIX) || is_temp_name(&name) {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(enc).unwrap_or(entry.path());
+        if !selection.selects(&rel.with_file_name(&name[..name.len() - SUFFIX.len()]), false) {
+            continue;
+        }
+        let mut preamble = [0u8; crate::format::PREAMBLE_LEN];
+        let sizes = File::open(entry.path()).ok().and_then(|mut f| {
+            f.read_exact(&mut preamble).ok()?;
+            let header = crate::format::header_len(&preamble).ok()? as u64;
+            let len = f.metadata().ok()?.len();
+            stream::plaintext_len(len.checked_sub(header)?).ok()
+        });
+        if let Some((plain, _)) = sizes {
+            totals.0 += 1;
+            totals.1 += plain;
+        }
+    }
+    totals
 }
 
 /// A config of encrypt-only keysets fails once, before anything is
@@ -461,8 +495,10 @@ fn queue_private(
         }
     }
     if run.reporter().wants_total() {
-        run.reporter()
-            .total_bytes(chosen.iter().map(|(e, _)| e.size).sum());
+        run.reporter().totals(
+            chosen.len() as u64,
+            chosen.iter().map(|(e, _)| e.size).sum(),
+        );
     }
     let by_path: BTreeMap<&[u8], &Entry> = index
         .entries
@@ -778,7 +814,10 @@ fn decrypt_one(
         len,
     };
     let threads = session.threads_for(pending.plaintext_len);
-    let bytes = envelope::decrypt_body(&pending.header, &job.dek, source, output.file(), threads)?;
+    let size = pending.target.as_ref().map_or(pending.plaintext_len, |t| t.size);
+    let mut progress = ProgressWriter::new(output.file(), run.reporter(), size);
+    let bytes = envelope::decrypt_body(&pending.header, &job.dek, source, &mut progress, threads)?;
+    progress.done();
     if let Some(target) = &pending.target {
         if bytes != target.size {
             return Err(Error::Integrity(format!(

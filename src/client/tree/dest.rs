@@ -21,7 +21,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Component, Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rand::RngCore;
 use rustix::fs::{Mode, OFlags, RenameFlags, ResolveFlags};
@@ -57,10 +57,26 @@ pub(crate) struct Unplaced {
 /// The root of a tree run's output.
 #[derive(Debug)]
 pub(crate) struct Dest {
+    root: Arc<Root>,
+    staged: Mutex<(Vec<StagedEntry>, u64)>,
+    /// Full batches go to this thread, which syncs and renames them while
+    /// the workers go on writing (so the disk and the CPU overlap).
+    committer: Mutex<Option<Committer>>,
+}
+
+/// What the committer thread shares with the workers.
+#[derive(Debug)]
+struct Root {
     root_path: PathBuf,
     root: OwnedFd,
     replace: Replace,
-    staged: Mutex<(Vec<StagedEntry>, u64)>,
+}
+
+/// The committer thread and the way to hand it batches.
+#[derive(Debug)]
+struct Committer {
+    batches: std::sync::mpsc::Sender<Vec<StagedEntry>>,
+    thread: std::thread::JoinHandle<io::Result<Vec<Unplaced>>>,
 }
 
 /// `Staged`, with a Debug that shows no names.
@@ -103,18 +119,56 @@ impl Dest {
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
-        Ok(Self {
+        let root = Arc::new(Root {
             root_path: root.to_path_buf(),
             root: fd,
             replace,
+        });
+        let (batches, incoming) = std::sync::mpsc::channel::<Vec<StagedEntry>>();
+        let shared = Arc::clone(&root);
+        let thread = std::thread::Builder::new()
+            .name("commit".into())
+            .spawn(move || {
+                let mut unplaced = Vec::new();
+                let mut failure = None;
+                for batch in incoming {
+                    if failure.is_some() {
+                        // After a failed sync nothing more is placed.
+                        shared.discard(&batch);
+                        continue;
+                    }
+                    match shared.place(batch) {
+                        Ok(mut u) => unplaced.append(&mut u),
+                        Err(e) => failure = Some(e),
+                    }
+                }
+                match failure {
+                    Some(e) => Err(e),
+                    None => Ok(unplaced),
+                }
+            })?;
+        Ok(Self {
+            root,
             staged: Mutex::new((Vec::new(), 0)),
+            committer: Mutex::new(Some(Committer { batches, thread })),
         })
     }
 
     /// The root's path (for messages).
     pub(crate) fn path(&self) -> &Path {
-        &self.root_path
+        &self.root.root_path
     }
+
+    fn open_dir(&self, rel: &Path, create: bool) -> io::Result<OwnedFd> {
+        self.root.open_dir(rel, create)
+    }
+
+    fn sync(&self) -> io::Result<()> {
+        self.root.sync()
+    }
+}
+
+impl Root {
 
     /// Opens the directory `rel` beneath the root, following no symbolic
     /// link, creating missing components when `create` is set.
@@ -157,6 +211,9 @@ impl Dest {
         Ok(fd)
     }
 
+}
+
+impl Dest {
     /// Creates the directory `rel` and its missing parents beneath the root.
     pub(crate) fn create_dirs(&self, rel: &Path) -> io::Result<()> {
         self.open_dir(rel, true).map(drop)
@@ -167,7 +224,7 @@ impl Dest {
     pub(crate) fn create(&self, rel: &Path) -> io::Result<NewFile> {
         let (dir, name) = split(rel)?;
         let dir_fd = self.open_dir(&dir, false)?;
-        if self.replace == Replace::Refuse
+        if self.root.replace == Replace::Refuse
             && rustix::fs::statat(&dir_fd, &name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).is_ok()
         {
             return Err(io::Error::new(
@@ -182,7 +239,7 @@ impl Dest {
             OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::from_raw_mode(durable::PRIVATE_FILE_MODE),
         )?;
-        let tracked = self.root_path.join(&dir).join(&temp);
+        let tracked = self.root.root_path.join(&dir).join(&temp);
         durable::track_in_progress(&tracked);
         Ok(NewFile {
             file: Some(File::from(fd)),
@@ -227,12 +284,25 @@ impl Dest {
                 None
             }
         };
-        match full {
-            Some(batch) => self.place(batch),
-            None => Ok(Vec::new()),
+        if let Some(batch) = full {
+            let committer = self.committer.lock().unwrap_or_else(|p| p.into_inner());
+            match committer.as_ref() {
+                Some(c) => {
+                    if let Err(std::sync::mpsc::SendError(batch)) = c.batches.send(batch) {
+                        self.root.discard(&batch);
+                    }
+                }
+                None => {
+                    drop(committer);
+                    return self.root.place(batch);
+                }
+            }
         }
+        Ok(Vec::new())
     }
+}
 
+impl Root {
     /// Syncs the staged files' data, then renames them into place. A failed
     /// sync fails the whole batch (its temporary files are removed).
     fn place(&self, batch: Vec<StagedEntry>) -> io::Result<Vec<Unplaced>> {
@@ -240,17 +310,27 @@ impl Dest {
             return Ok(Vec::new());
         }
         if let Err(e) = self.sync() {
-            for StagedEntry(s) in &batch {
-                self.remove_temp(s);
-            }
+            self.discard(&batch);
             return Err(io::Error::new(
                 e.kind(),
                 format!("cannot write the output to disk: {e}"),
             ));
         }
+        let mut batch = batch;
+        // By directory: each is opened (and checked) once per batch.
+        batch.sort_by(|a, b| a.0.dir.cmp(&b.0.dir));
         let mut unplaced = Vec::new();
+        let mut current: Option<(PathBuf, io::Result<OwnedFd>)> = None;
         for StagedEntry(s) in batch {
-            if let Err(error) = self.rename(&s) {
+            if current.as_ref().is_none_or(|(dir, _)| *dir != s.dir) {
+                current = Some((s.dir.clone(), self.open_dir(&s.dir, false)));
+            }
+            let result = match current.as_ref().map(|(_, fd)| fd) {
+                Some(Ok(dir)) => self.rename_in(dir, &s),
+                Some(Err(e)) => Err(io::Error::new(e.kind(), e.to_string())),
+                None => unreachable!("set just above"),
+            };
+            if let Err(error) = result {
                 self.remove_temp(&s);
                 unplaced.push(Unplaced {
                     path: s.dir.join(&s.name),
@@ -263,10 +343,9 @@ impl Dest {
         Ok(unplaced)
     }
 
-    fn rename(&self, s: &Staged) -> io::Result<()> {
-        let dir = self.open_dir(&s.dir, false)?;
+    fn rename_in(&self, dir: &OwnedFd, s: &Staged) -> io::Result<()> {
         let result = match self.replace {
-            Replace::Allow => rustix::fs::renameat(&dir, &s.temp, &dir, &s.name),
+            Replace::Allow => rustix::fs::renameat(dir, &s.temp, dir, &s.name),
             Replace::Refuse => {
                 match rustix::fs::renameat_with(
                     &dir,
@@ -303,6 +382,13 @@ impl Dest {
         })
     }
 
+    /// Removes a batch's temporary files (it will not be placed).
+    fn discard(&self, batch: &[StagedEntry]) {
+        for StagedEntry(s) in batch {
+            self.remove_temp(s);
+        }
+    }
+
     fn remove_temp(&self, s: &Staged) {
         if let Ok(dir) = self.open_dir(&s.dir, false) {
             let _ = rustix::fs::unlinkat(&dir, &s.temp, rustix::fs::AtFlags::empty());
@@ -321,6 +407,9 @@ impl Dest {
         }
     }
 
+}
+
+impl Dest {
     /// Sets a directory's mode and mtime (after its files are in place: a
     /// read-only directory must still receive them).
     pub(crate) fn set_dir_attributes(&self, rel: &Path, attributes: Attributes) -> io::Result<()> {
@@ -350,7 +439,8 @@ impl Dest {
             guard.1 = 0;
             std::mem::take(&mut guard.0)
         };
-        let unplaced = self.place(batch)?;
+        let mut unplaced = self.wait_for_committer().inspect_err(|_| self.root.discard(&batch))?;
+        unplaced.append(&mut self.root.place(batch)?);
         self.sync().map_err(|e| {
             io::Error::new(e.kind(), format!("cannot write the output to disk: {e}"))
         })?;
@@ -367,13 +457,31 @@ impl Drop for NewFile {
     }
 }
 
-impl Drop for Dest {
-    /// Staged files never placed (the run ended by an error) are removed.
-    fn drop(&mut self) {
-        let batch = std::mem::take(&mut self.staged.get_mut().unwrap_or_else(|p| p.into_inner()).0);
-        for StagedEntry(s) in &batch {
-            self.remove_temp(s);
+impl Dest {
+    /// Lets the committer place what it was given, and stops it; later
+    /// batches are placed inline. Returns what it could not place, or the
+    /// sync failure that stopped it.
+    fn wait_for_committer(&self) -> io::Result<Vec<Unplaced>> {
+        let committer = self.committer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match committer {
+            None => Ok(Vec::new()),
+            Some(Committer { batches, thread }) => {
+                drop(batches);
+                thread.join().unwrap_or_else(|_| {
+                    Err(io::Error::other("the thread putting files in place panicked"))
+                })
+            }
         }
+    }
+}
+
+impl Drop for Dest {
+    /// Staged files never placed (the run ended by an error) are removed;
+    /// batches already handed over are placed (they are complete).
+    fn drop(&mut self) {
+        let _ = self.wait_for_committer();
+        let batch = std::mem::take(&mut self.staged.get_mut().unwrap_or_else(|p| p.into_inner()).0);
+        self.root.discard(&batch);
     }
 }
 

@@ -18,7 +18,7 @@ use super::{
 use crate::client::error::{Error, IoContext, Result};
 use crate::client::file::metadata_from;
 use crate::client::io::create_file;
-use crate::client::report::Reporter;
+use crate::client::report::{ProgressWriter, Reporter};
 use crate::client::Session;
 use crate::durable::Attributes;
 use crate::envelope::{self, sealed_len, Source};
@@ -148,7 +148,8 @@ impl TreeJob<'_> {
 
         let run = Run::start("encrypt", reporter, stop);
         if reporter.wants_total() {
-            reporter.total_bytes(total_bytes(src, &excludes));
+            let (files, bytes) = totals(src, &excludes);
+            reporter.totals(files, bytes);
         }
         let jobs = session.options().jobs;
         parallel(
@@ -195,7 +196,8 @@ pub(crate) fn excluded_dir(excludes: &GlobSet, rel: &Path) -> bool {
     excluded(excludes, rel) || excludes.is_match(rel.join("\0\0\0\0\0\0\0\0"))
 }
 
-pub(crate) fn total_bytes(src: &Path, excludes: &GlobSet) -> u64 {
+/// Files and bytes below `src` that a run will look at.
+pub(crate) fn totals(src: &Path, excludes: &GlobSet) -> (u64, u64) {
     walkdir::WalkDir::new(src)
         .follow_links(false)
         .into_iter()
@@ -207,8 +209,7 @@ pub(crate) fn total_bytes(src: &Path, excludes: &GlobSet) -> u64 {
         .flatten()
         .filter(|e| e.file_type().is_file())
         .filter_map(|e| e.metadata().ok())
-        .map(|m| m.len())
-        .sum()
+        .fold((0, 0), |(files, bytes), m| (files + 1, bytes + m.len()))
 }
 
 /// Walks the source, mirroring directories and handing files to `send`
@@ -306,9 +307,10 @@ fn encrypt_one(
         offset: 0,
         len: job.metadata.size,
     };
+    let mut progress = ProgressWriter::new(output.file(), run.reporter(), job.metadata.size);
     let (_, bytes) = envelope::encrypt(
         source,
-        output.file(),
+        &mut progress,
         keyset,
         Some(&job.metadata),
         threads,
@@ -316,6 +318,7 @@ fn encrypt_one(
         // rather than several per file.
         &mut rand::thread_rng(),
     )?;
+    progress.done();
     // The output carries the source's mtime: with its exact expected
     // length, that is how --skip-unchanged recognises it later.
     run.commit(

@@ -30,7 +30,7 @@ use super::dest::{Dest, Unplaced};
 use super::encrypt::{excluded, excluded_dir, EncryptTree};
 use super::{parallel, path_bytes, walked, Run, TreeOutcome};
 use crate::client::error::{Error, IoContext, Result};
-use crate::client::report::Reporter;
+use crate::client::report::{ProgressWriter, Reporter};
 use crate::client::Session;
 use crate::durable::{self, AtomicFile, Attributes, Replace};
 use crate::encoding::{hex, parse_hex_array};
@@ -245,7 +245,8 @@ pub(crate) fn encrypt_private(
     let fanout: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
     let unplaced: Mutex<Vec<Unplaced>> = Mutex::new(Vec::new());
     if reporter.wants_total() {
-        reporter.total_bytes(super::encrypt::total_bytes(src, excludes));
+        let (files, bytes) = super::encrypt::totals(src, excludes);
+        reporter.totals(files, bytes);
     }
     let jobs = session.options().jobs;
     let reuse = args.skip_unchanged && !args.force && old_recipients_match;
@@ -274,7 +275,7 @@ pub(crate) fn encrypt_private(
             if run.interrupted() {
                 return;
             }
-            match encrypt_object(session, &dest, &fanout, to, pad, &job) {
+            match encrypt_object(session, &dest, &fanout, to, pad, &job, reporter) {
                 Ok((entry, failed)) => {
                     run.done(entry.size);
                     lock(&fresh).push(entry);
@@ -532,6 +533,7 @@ fn encrypt_object(
     to: Recipients<'_>,
     pad: bool,
     job: &Job,
+    reporter: &dyn Reporter,
 ) -> Result<(Entry, Vec<Unplaced>)> {
     let mut id = [0u8; ID_LEN];
     rand::thread_rng().fill_bytes(&mut id);
@@ -554,14 +556,16 @@ fn encrypt_object(
         offset: 0,
         len: size,
     };
+    let mut progress = ProgressWriter::new(output.file(), reporter, size);
     let (_, _, header) = envelope::encrypt_with_header(
         source,
-        output.file(),
+        &mut progress,
         to,
         Some(&meta),
         session.threads_for(size),
         &mut rand::thread_rng(),
     )?;
+    progress.done();
     let unplaced = dest
         .stage(output, size, Attributes::default())
         .context("cannot write its object")?;
