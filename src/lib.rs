@@ -38,6 +38,8 @@ pub mod encoding;
 pub mod envelope;
 pub mod error_chain;
 pub mod format;
+#[cfg(any(test, feature = "testkit"))]
+pub mod fuzzing;
 pub(crate) mod hpke;
 pub mod identity;
 pub mod lifecycle;

@@ -4,6 +4,7 @@
 mod cli;
 mod docs;
 mod exit_codes;
+mod fuzz_corpus;
 mod lifecycle;
 mod limits;
 mod machines;
