@@ -11,6 +11,7 @@ TARGET=$1
 SECONDS_TO_RUN=${2:-600}
 cargo afl build --release --quiet --bin "$TARGET" --bin make_seeds
 [ -d "corpus/$TARGET" ] || cargo run --release --quiet --bin make_seeds
+mkdir -p out
 export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
 cargo afl fuzz -V "$SECONDS_TO_RUN" -i "corpus/$TARGET" -o "out/$TARGET" \
   "target/release/$TARGET" > "out-$TARGET.log" 2>&1 || true

@@ -31,7 +31,11 @@ pub fn header(data: &[u8]) {
     if let Ok((parsed, used)) = Header::parse(data) {
         // What parses must re-encode to the same bytes.
         if let Ok(bytes) = parsed.to_bytes() {
-            assert_eq!(bytes, data[..used], "a parsed header re-encodes differently");
+            assert_eq!(
+                bytes,
+                data[..used],
+                "a parsed header re-encodes differently"
+            );
         }
         let _ = parsed.sealed_metadata();
         let _ = parsed.threshold_stanzas().count();
@@ -61,12 +65,19 @@ pub fn stream(data: &[u8]) {
     let threads = 1 + usize::from(choice % 3);
     let dek = DataKey::new(STREAM_KEY);
     let mut sink = std::io::sink();
-    let _ = pipeline::decrypt(Source::Stream(body), &mut sink, &dek, STREAM_CONTEXT, threads);
+    let _ = pipeline::decrypt(
+        Source::Stream(body),
+        &mut sink,
+        &dek,
+        STREAM_CONTEXT,
+        threads,
+    );
     if choice & 0x80 != 0 {
         // Whole files too: header, then body bound to it.
         let mut reader = body;
         if let Ok(header) = envelope::read_header(&mut reader) {
-            let _ = envelope::decrypt_body(&header, &dek, Source::Stream(reader), &mut sink, threads);
+            let _ =
+                envelope::decrypt_body(&header, &dek, Source::Stream(reader), &mut sink, threads);
         }
     }
 }
@@ -87,31 +98,45 @@ fn server() -> &'static Server {
     SERVER.get_or_init(|| {
         use rand::rngs::OsRng;
         let dir = tempfile::tempdir().expect("temporary directory");
-        let report = crate::server::init(dir.path(), &[], &crate::server::seal::SealChoice::Insecure)
-            .expect("server init");
+        let report =
+            crate::server::init(dir.path(), &[], &crate::server::seal::SealChoice::Insecure)
+                .expect("server init");
         let config_path = dir.path().join("server.toml");
         let text = std::fs::read_to_string(&config_path).expect("server.toml");
-        std::fs::write(&config_path, text.replace("stderr = true", "stderr = false"))
-            .expect("server.toml");
+        std::fs::write(
+            &config_path,
+            text.replace("stderr = true", "stderr = false"),
+        )
+        .expect("server.toml");
         let state = Arc::new(crate::server::State::load(dir.path()).expect("server state"));
         let app = crate::server::app(state);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
-        let (keyset, shares) = crate::threshold::kem::deal(2, &[1, 2, 3], &mut OsRng).expect("deal");
+        let (keyset, shares) =
+            crate::threshold::kem::deal(2, &[1, 2, 3], &mut OsRng).expect("deal");
         let keyset_id = crate::encoding::hex(keyset.id());
         let admin = report.admin_token.expose().to_string();
-        let install = serde_json::to_vec(&crate::protocol::InstallShareRequest::new(&keyset, &shares[0]))
-            .expect("json");
-        let (status, _) = runtime.block_on(call(&app, "PUT", &format!("/v1/admin/keys/{keyset_id}"), &admin, install));
+        let install = serde_json::to_vec(&crate::protocol::InstallShareRequest::new(
+            &keyset, &shares[0],
+        ))
+        .expect("json");
+        let (status, _) = runtime.block_on(call(
+            &app,
+            "PUT",
+            &format!("/v1/admin/keys/{keyset_id}"),
+            &admin,
+            install,
+        ));
         assert!(status < 300, "install: {status}");
         let create = serde_json::to_vec(&crate::protocol::CreateClientRequest {
             name: "fuzz".into(),
             keysets: vec![keyset_id.clone()],
         })
         .expect("json");
-        let (status, body) = runtime.block_on(call(&app, "POST", "/v1/admin/clients", &admin, create));
+        let (status, body) =
+            runtime.block_on(call(&app, "POST", "/v1/admin/clients", &admin, create));
         assert!(status < 300, "create client: {status}");
         let created: crate::protocol::CreateClientResponse =
             serde_json::from_slice(&body).expect("client token");
@@ -126,7 +151,13 @@ fn server() -> &'static Server {
     })
 }
 
-async fn call(app: &axum::Router, method: &str, path: &str, token: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Vec<u8>,
+) -> (u16, Vec<u8>) {
     use tower::ServiceExt as _;
     let request = axum::http::Request::builder()
         .method(method)
@@ -158,20 +189,72 @@ pub fn server_request(data: &[u8]) {
     let id = &server.keyset_id;
     let text = String::from_utf8_lossy(body);
     let (method, path, token, body): (&str, String, &str, Vec<u8>) = match choice % 10 {
-        0 => ("POST", format!("/v1/keys/{id}/evaluate"), &server.client, body.to_vec()),
-        1 => ("PUT", format!("/v1/admin/keys/{id}"), &server.admin, body.to_vec()),
-        2 => ("POST", "/v1/admin/clients".into(), &server.admin, body.to_vec()),
-        3 => ("POST", "/v1/admin/lifecycle/deal".into(), &server.admin, body.to_vec()),
-        4 => ("POST", "/v1/admin/lifecycle/receive".into(), &server.admin, body.to_vec()),
-        5 => ("POST", "/v1/admin/lifecycle/commit".into(), &server.admin, body.to_vec()),
-        6 => ("POST", "/v1/admin/lifecycle/abort".into(), &server.admin, body.to_vec()),
-        7 => ("POST", "/v1/admin/unseal".into(), &server.admin, body.to_vec()),
+        0 => (
+            "POST",
+            format!("/v1/keys/{id}/evaluate"),
+            &server.client,
+            body.to_vec(),
+        ),
+        1 => (
+            "PUT",
+            format!("/v1/admin/keys/{id}"),
+            &server.admin,
+            body.to_vec(),
+        ),
+        2 => (
+            "POST",
+            "/v1/admin/clients".into(),
+            &server.admin,
+            body.to_vec(),
+        ),
+        3 => (
+            "POST",
+            "/v1/admin/lifecycle/deal".into(),
+            &server.admin,
+            body.to_vec(),
+        ),
+        4 => (
+            "POST",
+            "/v1/admin/lifecycle/receive".into(),
+            &server.admin,
+            body.to_vec(),
+        ),
+        5 => (
+            "POST",
+            "/v1/admin/lifecycle/commit".into(),
+            &server.admin,
+            body.to_vec(),
+        ),
+        6 => (
+            "POST",
+            "/v1/admin/lifecycle/abort".into(),
+            &server.admin,
+            body.to_vec(),
+        ),
+        7 => (
+            "POST",
+            "/v1/admin/unseal".into(),
+            &server.admin,
+            body.to_vec(),
+        ),
         // The bearer token itself.
-        8 => ("POST", format!("/v1/keys/{id}/evaluate"), text.as_ref(), Vec::new()),
+        8 => (
+            "POST",
+            format!("/v1/keys/{id}/evaluate"),
+            text.as_ref(),
+            Vec::new(),
+        ),
         // An arbitrary path (and keyset id).
-        _ => ("GET", format!("/v1/keys/{}", text.escape_default()), &server.client, Vec::new()),
+        _ => (
+            "GET",
+            format!("/v1/keys/{}", text.escape_default()),
+            &server.client,
+            Vec::new(),
+        ),
     };
-    let (status, _) = server.runtime.block_on(call(&server.app, method, &path, token, body));
+    let (status, _) = server
+        .runtime
+        .block_on(call(&server.app, method, &path, token, body));
     assert_ne!(status, 500, "{method} {path}: an internal error");
 }
 

@@ -37,6 +37,7 @@ impl Terminal {
             new_bar(
                 operation,
                 "{spinner} {prefix}: {msg}, {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})",
+                ProgressDrawTarget::stderr(),
             )
         });
         if let Some(bar) = &bar {
@@ -56,12 +57,11 @@ impl Terminal {
     /// input is large (or of unknown size), without `--quiet` or `--json`.
     pub fn for_file(settings: &Settings, operation: &'static str, json: bool) -> Self {
         let bar = show_bar(settings, json).then(|| {
-            let bar = new_bar(
+            new_bar(
                 operation,
                 "{spinner} {prefix}: {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})",
-            );
-            bar.set_draw_target(ProgressDrawTarget::hidden());
-            bar
+                ProgressDrawTarget::hidden(),
+            )
         });
         Self {
             bar,
@@ -100,10 +100,10 @@ fn show_bar(settings: &Settings, json: bool) -> bool {
     !settings.quiet && !json && std::io::stderr().is_terminal()
 }
 
-fn new_bar(operation: &'static str, template: &str) -> ProgressBar {
-    // Hidden until there is something to show (a single small file never
-    // draws one).
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+/// A bar drawing to `target` (hidden for a single file until its size is
+/// known to be worth a bar).
+fn new_bar(operation: &'static str, template: &str, target: ProgressDrawTarget) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, target);
     bar.set_style(
         ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );

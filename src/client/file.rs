@@ -142,18 +142,21 @@ impl Session {
         let metadata = header.metadata(&dek)?;
         let source = input.source()?;
         let size = match &source {
-            envelope::Source::File { len, .. } => crate::stream::plaintext_len(*len)
-                .map_or(u64::MAX, |(plain, _)| {
-                    metadata.as_ref().filter(|m| m.padded).map_or(plain, |m| m.size)
-                }),
+            envelope::Source::File { len, .. } => {
+                crate::stream::plaintext_len(*len).map_or(u64::MAX, |(plain, _)| {
+                    metadata
+                        .as_ref()
+                        .filter(|m| m.padded)
+                        .map_or(plain, |m| m.size)
+                })
+            }
             envelope::Source::Stream(_) => u64::MAX,
         };
         if size != u64::MAX {
             reporter.totals(1, size);
         }
         let mut writer = ProgressWriter::new(output.writer(), reporter, size);
-        let bytes =
-            envelope::decrypt_body(&header, &dek, source, &mut writer, self.options.jobs)?;
+        let bytes = envelope::decrypt_body(&header, &dek, source, &mut writer, self.options.jobs)?;
         writer.done();
         let (mode, mtime) = metadata.map(|m| (m.mode, m.mtime)).unwrap_or_default();
         let special = if request.preserve_special_bits {

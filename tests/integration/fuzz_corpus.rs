@@ -13,7 +13,9 @@ use shardlock::fuzzing;
 /// Seeds plus the committed corpus of `target`.
 fn inputs(target: &str) -> Vec<Vec<u8>> {
     let mut inputs = fuzzing::seeds(target);
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
     if let Ok(entries) = std::fs::read_dir(&dir) {
         let mut paths: Vec<_> = entries.map(|e| e.expect("entry").path()).collect();
         paths.sort();

@@ -20,10 +20,18 @@ impl Config {
             message: format!("cannot serialise the configuration: {e}"),
         })?);
         let mut out = Zeroizing::new(String::with_capacity(body.len() + 128));
-        out.push_str(
+        let names = self.keyset_names();
+        let encrypt_only = !names.is_empty()
+            && names
+                .iter()
+                .all(|n| self.entry(n).is_some_and(|e| !e.can_decrypt()));
+        out.push_str(if encrypt_only {
+            "# shardlock client configuration, encrypt-only: it holds no bearer token.\n\
+             # Written by shardlock.\n\n"
+        } else {
             "# shardlock client configuration. Written by shardlock; may hold bearer tokens,\n\
-             # keep it private (mode 0600).\n\n",
-        );
+             # keep it private (mode 0600).\n\n"
+        });
         out.push_str(&body);
         Ok(out)
     }

@@ -306,13 +306,20 @@ fn restore(
 fn mirror_totals(enc: &Path, selection: &Selection) -> (u64, u64) {
     use std::io::Read as _;
     let mut totals = (0u64, 0u64);
-    for entry in walkdir::WalkDir::new(enc).follow_links(false).into_iter().flatten() {
+    for entry in walkdir::WalkDir::new(enc)
+        .follow_links(false)
+        .into_iter()
+        .flatten()
+    {
         let name = entry.file_name().to_string_lossy();
         if !entry.file_type().is_file() || !name.ends_with(SUFFIX) || is_temp_name(&name) {
             continue;
         }
         let rel = entry.path().strip_prefix(enc).unwrap_or(entry.path());
-        if !selection.selects(&rel.with_file_name(&name[..name.len() - SUFFIX.len()]), false) {
+        if !selection.selects(
+            &rel.with_file_name(&name[..name.len() - SUFFIX.len()]),
+            false,
+        ) {
             continue;
         }
         let mut preamble = [0u8; crate::format::PREAMBLE_LEN];
@@ -814,7 +821,10 @@ fn decrypt_one(
         len,
     };
     let threads = session.threads_for(pending.plaintext_len);
-    let size = pending.target.as_ref().map_or(pending.plaintext_len, |t| t.size);
+    let size = pending
+        .target
+        .as_ref()
+        .map_or(pending.plaintext_len, |t| t.size);
     let mut progress = ProgressWriter::new(output.file(), run.reporter(), size);
     let bytes = envelope::decrypt_body(&pending.header, &job.dek, source, &mut progress, threads)?;
     progress.done();

@@ -169,7 +169,6 @@ impl Dest {
 }
 
 impl Root {
-
     /// Opens the directory `rel` beneath the root, following no symbolic
     /// link, creating missing components when `create` is set.
     fn open_dir(&self, rel: &Path, create: bool) -> io::Result<OwnedFd> {
@@ -210,7 +209,6 @@ impl Root {
         }
         Ok(fd)
     }
-
 }
 
 impl Dest {
@@ -406,7 +404,6 @@ impl Root {
             Err(e) => Err(e.into()),
         }
     }
-
 }
 
 impl Dest {
@@ -439,7 +436,9 @@ impl Dest {
             guard.1 = 0;
             std::mem::take(&mut guard.0)
         };
-        let mut unplaced = self.wait_for_committer().inspect_err(|_| self.root.discard(&batch))?;
+        let mut unplaced = self
+            .wait_for_committer()
+            .inspect_err(|_| self.root.discard(&batch))?;
         unplaced.append(&mut self.root.place(batch)?);
         self.sync().map_err(|e| {
             io::Error::new(e.kind(), format!("cannot write the output to disk: {e}"))
@@ -462,13 +461,19 @@ impl Dest {
     /// batches are placed inline. Returns what it could not place, or the
     /// sync failure that stopped it.
     fn wait_for_committer(&self) -> io::Result<Vec<Unplaced>> {
-        let committer = self.committer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let committer = self
+            .committer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         match committer {
             None => Ok(Vec::new()),
             Some(Committer { batches, thread }) => {
                 drop(batches);
                 thread.join().unwrap_or_else(|_| {
-                    Err(io::Error::other("the thread putting files in place panicked"))
+                    Err(io::Error::other(
+                        "the thread putting files in place panicked",
+                    ))
                 })
             }
         }
