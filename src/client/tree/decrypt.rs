@@ -482,7 +482,7 @@ fn queue_private(
             continue;
         }
         // A file "a" and an entry "a/b": two claims on the same place.
-        if let Some(file) = ancestor_paths(&entry.path).find(|a| files.contains(a)) {
+        if let Some(file) = super::ancestor_paths(&entry.path).find(|a| files.contains(a)) {
             run.fail(
                 &shown,
                 &Error::Integrity(format!(
@@ -492,7 +492,7 @@ fn queue_private(
             );
             continue;
         }
-        for ancestor in ancestor_paths(&entry.path) {
+        for ancestor in super::ancestor_paths(&entry.path) {
             wanted_dirs.insert(ancestor.to_vec());
         }
         if entry.is_dir() {
@@ -590,15 +590,6 @@ fn queue_private(
     }
     unwrap_batch(batch, run, keys, send)?;
     Ok(dirs)
-}
-
-/// `a/b/c` → `a/b`, `a`.
-fn ancestor_paths(path: &[u8]) -> impl Iterator<Item = &[u8]> {
-    path.iter()
-        .enumerate()
-        .rev()
-        .filter(|(_, &b)| b == b'/')
-        .map(move |(i, _)| &path[..i])
 }
 
 fn walk_and_unwrap(

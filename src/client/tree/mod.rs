@@ -289,6 +289,16 @@ pub(crate) fn path_bytes(rel: &Path) -> Vec<u8> {
     out
 }
 
+/// The ancestors of a `/`-separated path, nearest first: `a/b/c` gives
+/// `a/b`, then `a`.
+pub(crate) fn ancestor_paths(path: &[u8]) -> impl Iterator<Item = &[u8]> {
+    path.iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, &b)| b == b'/')
+        .map(move |(i, _)| &path[..i])
+}
+
 /// Creates `root/rel_dir` one component at a time, refusing to follow a
 /// symbolic link or to step outside `root`: a restore must never write
 /// outside its destination, whatever is already on disk.
@@ -382,6 +392,13 @@ mod tests {
         remove_stale_temp_files(tmp.path());
         assert!(!stale.exists());
         assert!(tmp.path().join("d/keep.slock").exists());
+    }
+
+    #[test]
+    fn ancestors_of_a_path_come_nearest_first() {
+        let got: Vec<&[u8]> = ancestor_paths(b"a/b/c").collect();
+        assert_eq!(got, [&b"a/b"[..], b"a"]);
+        assert_eq!(ancestor_paths(b"top").count(), 0);
     }
 
     #[test]

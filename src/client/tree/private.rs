@@ -334,7 +334,7 @@ pub(crate) fn encrypt_private(
             continue;
         }
         // Beneath a path that is a file now: superseded.
-        let shadowed = ancestors(&old_entry.path)
+        let shadowed = super::ancestor_paths(&old_entry.path)
             .any(|a| find(&entries, a).is_some_and(|i| !entries[i].is_dir()));
         // Not in this walk: deleted from the source, excluded now, failed
         // or not reached. It stays listed unless --delete may act.
@@ -392,15 +392,6 @@ fn object_of(entry: &Entry) -> Option<[u8; ID_LEN]> {
         EntryKind::File { object, .. } => Some(object),
         EntryKind::Dir => None,
     }
-}
-
-/// `a/b/c` → `a/b`, `a`.
-fn ancestors(path: &[u8]) -> impl Iterator<Item = &[u8]> {
-    path.iter()
-        .enumerate()
-        .rev()
-        .filter(|(_, &b)| b == b'/')
-        .map(move |(i, _)| &path[..i])
 }
 
 fn same_file(old: &Entry, new: &Entry) -> bool {
