@@ -345,25 +345,16 @@ impl Root {
         let result = match self.replace {
             Replace::Allow => rustix::fs::renameat(dir, &s.temp, dir, &s.name),
             Replace::Refuse => {
-                match rustix::fs::renameat_with(
-                    &dir,
-                    &s.temp,
-                    &dir,
-                    &s.name,
-                    RenameFlags::NOREPLACE,
-                ) {
+                match rustix::fs::renameat_with(dir, &s.temp, dir, &s.name, RenameFlags::NOREPLACE)
+                {
                     // File systems without RENAME_NOREPLACE: link, which
                     // never replaces either, then unlink.
-                    Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => rustix::fs::linkat(
-                        &dir,
-                        &s.temp,
-                        &dir,
-                        &s.name,
-                        rustix::fs::AtFlags::empty(),
-                    )
-                    .and_then(|()| {
-                        rustix::fs::unlinkat(&dir, &s.temp, rustix::fs::AtFlags::empty())
-                    }),
+                    Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+                        rustix::fs::linkat(dir, &s.temp, dir, &s.name, rustix::fs::AtFlags::empty())
+                            .and_then(|()| {
+                                rustix::fs::unlinkat(dir, &s.temp, rustix::fs::AtFlags::empty())
+                            })
+                    }
                     other => other,
                 }
             }
