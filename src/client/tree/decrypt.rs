@@ -709,52 +709,72 @@ fn unwrap_batch(
     keys: &mut KeySource<'_>,
     send: &mut dyn FnMut(Job) -> bool,
 ) -> Result<bool> {
+    unwrap_keys(
+        batch,
+        |p| &p.header,
+        |p| p.tree_rel.display().to_string(),
+        run,
+        keys,
+        &mut |pending, dek| send(Job { pending, dek }),
+    )
+}
+
+/// Unwraps the data keys of a batch of files (any item with a header),
+/// grouped by keyset, one request per server per group (or with the
+/// recovery key), and hands each file and its key to `found` until it
+/// returns false. A file whose key cannot be had fails alone, named by
+/// `shown`; too few servers is an error for the whole batch.
+pub(crate) fn unwrap_keys<T>(
+    batch: Vec<T>,
+    header: impl Fn(&T) -> &SealedHeader,
+    shown: impl Fn(&T) -> String,
+    run: &Run<'_>,
+    keys: &mut KeySource<'_>,
+    found: &mut dyn FnMut(T, DataKey) -> bool,
+) -> Result<bool> {
     let keysets = match keys {
         KeySource::Servers(keysets) => keysets,
         KeySource::Recovery(secret) => {
-            for pending in batch {
-                match secret.unwrap(pending.header.header.recovery_stanzas()) {
+            for item in batch {
+                match secret.unwrap(header(&item).header.recovery_stanzas()) {
                     Ok(dek) => {
-                        if !send(Job { pending, dek }) {
+                        if !found(item, dek) {
                             return Ok(false);
                         }
                     }
-                    Err(e) => run.fail(
-                        &pending.tree_rel.display().to_string(),
-                        &Error::Failed(e.to_string()),
-                    ),
+                    Err(e) => run.fail(&shown(&item), &Error::Failed(e.to_string())),
                 }
             }
             return Ok(true);
         }
     };
-    let mut groups: BTreeMap<[u8; 32], Vec<Pending>> = BTreeMap::new();
-    for pending in batch {
-        match keysets.id_for(&pending.header) {
-            Ok(id) => groups.entry(id).or_default().push(pending),
-            Err(e) => run.fail(&pending.tree_rel.display().to_string(), &e),
+    let mut groups: BTreeMap<[u8; 32], Vec<T>> = BTreeMap::new();
+    for item in batch {
+        match keysets.id_for(header(&item)) {
+            Ok(id) => groups.entry(id).or_default().push(item),
+            Err(e) => run.fail(&shown(&item), &e),
         }
     }
     for (id, files) in groups {
         let (keyset, service) = keysets.get(&id)?;
         let stanzas = files
             .iter()
-            .map(|p| {
-                p.header
+            .map(|item| {
+                header(item)
                     .stanza_for(&id)
                     .ok_or_else(|| Error::Failed("no key stanza".into()))
             })
             .collect::<Result<Vec<_>>>()?;
         let unwrapped = keywrap::unwrap_batch(&keyset.public, service, &stanzas, &mut OsRng)?;
         report_faults(run.reporter(), &unwrapped.faults);
-        for (pending, key) in files.into_iter().zip(unwrapped.keys) {
+        for (item, key) in files.into_iter().zip(unwrapped.keys) {
             match key {
                 Ok(dek) => {
-                    if !send(Job { pending, dek }) {
+                    if !found(item, dek) {
                         return Ok(false);
                     }
                 }
-                Err(e) => run.fail(&pending.tree_rel.display().to_string(), &e.into()),
+                Err(e) => run.fail(&shown(&item), &e.into()),
             }
         }
     }

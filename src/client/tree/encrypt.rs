@@ -127,7 +127,7 @@ impl TreeJob<'_> {
                 session,
                 args,
                 keyset,
-                (src, out),
+                (src, out, inner_output(&src_canon, &out_canon)),
                 &excludes,
                 reporter,
                 stop,
@@ -212,6 +212,37 @@ pub(crate) fn totals(src: &Path, excludes: &GlobSet) -> (u64, u64) {
         .fold((0, 0), |(files, bytes), m| (files + 1, bytes + m.len()))
 }
 
+/// Where the output lies inside the source, relative to it, if it does:
+/// a walk of the source must never encrypt its own output again.
+pub(crate) fn inner_output(src_canon: &Path, out_canon: &Path) -> Option<PathBuf> {
+    out_canon
+        .strip_prefix(src_canon)
+        .ok()
+        .map(Path::to_path_buf)
+}
+
+/// The source tree in name order, without excluded paths (excluded
+/// directories pruned whole) and without the output inside it.
+pub(crate) fn source_entries<'a>(
+    src: &'a Path,
+    inner_out: &'a Option<PathBuf>,
+    excludes: &'a GlobSet,
+) -> impl Iterator<Item = walkdir::Result<walkdir::DirEntry>> + 'a {
+    walkdir::WalkDir::new(src)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(move |e| {
+            let rel = e.path().strip_prefix(src).unwrap_or(e.path());
+            let skip = if e.file_type().is_dir() {
+                excluded_dir(excludes, rel)
+            } else {
+                excluded(excludes, rel)
+            };
+            rel.as_os_str().is_empty() || (!skip && inner_out.as_deref() != Some(rel))
+        })
+}
+
 /// Walks the source, mirroring directories and handing files to `send`
 /// (which returns false once the workers are gone).
 fn walk(
@@ -223,25 +254,7 @@ fn walk(
     run: &Run<'_>,
     send: &mut dyn FnMut(Job) -> bool,
 ) {
-    // The output tree may live inside the source; never encrypt it again.
-    let inner_out = out_canon
-        .strip_prefix(src_canon)
-        .ok()
-        .map(Path::to_path_buf);
-    let entries = walkdir::WalkDir::new(src)
-        .follow_links(false)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| {
-            let rel = e.path().strip_prefix(src).unwrap_or(e.path());
-            let skip = if e.file_type().is_dir() {
-                excluded_dir(excludes, rel)
-            } else {
-                excluded(excludes, rel)
-            };
-            rel.as_os_str().is_empty() || (!skip && inner_out.as_deref() != Some(rel))
-        });
-    for entry in entries {
+    for entry in source_entries(src, &inner_output(src_canon, out_canon), excludes) {
         if run.interrupted() {
             return;
         }

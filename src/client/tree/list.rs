@@ -3,20 +3,17 @@
 //! one data key (its index); a mirrored tree needs every file's, unwrapped
 //! in batches like a restore, and only headers are read.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use rand::rngs::OsRng;
-
-use super::decrypt::{read_index, KeySource, Selection};
+use super::decrypt::{read_index, unwrap_keys, KeySource, Selection};
 use super::encrypt::SUFFIX;
 use super::{private, walked, PathReason, Run};
 use crate::client::error::{Error, IoContext, Result};
-use crate::client::report::{report_faults, Reporter};
+use crate::client::report::Reporter;
 use crate::client::Session;
 use crate::durable::is_temp_name;
-use crate::envelope::{self, keywrap, recovery::RecoverySecret, SealedHeader};
+use crate::envelope::{self, recovery::RecoverySecret, SealedHeader};
 use crate::format::tree_index::{Entry, EntryKind, ID_LEN};
 use crate::threshold::kem::MAX_BATCH;
 
@@ -129,64 +126,36 @@ fn open_batch(
     run: &Run<'_>,
     entries: &mut Vec<Entry>,
 ) -> Result<()> {
-    let mut keyed = Vec::new();
-    match keys {
-        KeySource::Recovery(secret) => {
-            for (rel, header) in batch {
-                match secret.unwrap(header.header.recovery_stanzas()) {
-                    Ok(dek) => keyed.push((rel, header, dek)),
-                    Err(e) => run.fail(&rel.display().to_string(), &Error::Failed(e.to_string())),
+    unwrap_keys(
+        batch,
+        |(_, header)| header,
+        |(rel, _)| rel.display().to_string(),
+        run,
+        keys,
+        &mut |(rel, header), dek| {
+            match header.metadata(&dek) {
+                Ok(meta) => {
+                    let meta = meta.unwrap_or_default();
+                    let path = if meta.path.is_empty() {
+                        super::path_bytes(&rel)
+                    } else {
+                        meta.path.clone()
+                    };
+                    entries.push(Entry {
+                        path,
+                        kind: EntryKind::File {
+                            object: [0; ID_LEN],
+                            header_sha256: [0; 32],
+                        },
+                        mode: meta.mode.unwrap_or(0),
+                        mtime: meta.mtime.unwrap_or((0, 0)),
+                        size: meta.size,
+                    });
                 }
+                Err(e) => run.fail(&rel.display().to_string(), &Error::from(e)),
             }
-        }
-        KeySource::Servers(keysets) => {
-            let mut groups: BTreeMap<[u8; 32], Vec<(PathBuf, SealedHeader)>> = BTreeMap::new();
-            for (rel, header) in batch {
-                match keysets.id_for(&header) {
-                    Ok(id) => groups.entry(id).or_default().push((rel, header)),
-                    Err(e) => run.fail(&rel.display().to_string(), &e),
-                }
-            }
-            for (id, files) in groups {
-                let (keyset, service) = keysets.get(&id)?;
-                let stanzas: Vec<_> = files
-                    .iter()
-                    .filter_map(|(_, h)| h.stanza_for(&id))
-                    .collect();
-                let unwrapped =
-                    keywrap::unwrap_batch(&keyset.public, service, &stanzas, &mut OsRng)?;
-                report_faults(run.reporter(), &unwrapped.faults);
-                for ((rel, header), key) in files.into_iter().zip(unwrapped.keys) {
-                    match key {
-                        Ok(dek) => keyed.push((rel, header, dek)),
-                        Err(e) => run.fail(&rel.display().to_string(), &e.into()),
-                    }
-                }
-            }
-        }
-    }
-    for (rel, header, dek) in keyed {
-        match header.metadata(&dek) {
-            Ok(meta) => {
-                let meta = meta.unwrap_or_default();
-                let path = if meta.path.is_empty() {
-                    super::path_bytes(&rel)
-                } else {
-                    meta.path.clone()
-                };
-                entries.push(Entry {
-                    path,
-                    kind: EntryKind::File {
-                        object: [0; ID_LEN],
-                        header_sha256: [0; 32],
-                    },
-                    mode: meta.mode.unwrap_or(0),
-                    mtime: meta.mtime.unwrap_or((0, 0)),
-                    size: meta.size,
-                });
-            }
-            Err(e) => run.fail(&rel.display().to_string(), &Error::from(e)),
-        }
-    }
+            true
+        },
+    )?;
     Ok(())
 }

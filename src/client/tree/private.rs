@@ -27,7 +27,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::dest::{Dest, Unplaced};
-use super::encrypt::{excluded, excluded_dir, EncryptTree};
+use super::encrypt::EncryptTree;
 use super::{parallel, path_bytes, walked, Run, TreeOutcome};
 use crate::client::error::{Error, IoContext, Result};
 use crate::client::report::{ProgressWriter, Reporter};
@@ -208,7 +208,7 @@ pub(crate) fn encrypt_private(
     session: &Session,
     args: &EncryptTree,
     to: Recipients<'_>,
-    (src, out): (&Path, &Path),
+    (src, out, inner_out): (&Path, &Path, Option<PathBuf>),
     excludes: &globset::GlobSet,
     reporter: &dyn Reporter,
     stop: &AtomicBool,
@@ -254,7 +254,7 @@ pub(crate) fn encrypt_private(
         jobs,
         64 * jobs,
         |send| {
-            walk_source(src, out, excludes, &run, &mut |entry, path, rel| {
+            walk_source(src, &inner_out, excludes, &run, &mut |entry, path, rel| {
                 if entry.is_dir() {
                     lock(&kept).push(entry);
                     return true;
@@ -441,29 +441,12 @@ fn open_or_create_tree(out: &Path) -> Result<[u8; ID_LEN]> {
 /// returns false to stop. Symlinks and special files are skipped.
 fn walk_source(
     src: &Path,
-    out: &Path,
+    inner_out: &Option<PathBuf>,
     excludes: &globset::GlobSet,
     run: &Run<'_>,
     visit: &mut dyn FnMut(Entry, PathBuf, PathBuf) -> bool,
 ) {
-    let inner_out = match (src.canonicalize(), out.canonicalize()) {
-        (Ok(s), Ok(o)) => o.strip_prefix(&s).ok().map(Path::to_path_buf),
-        _ => None,
-    };
-    let entries = walkdir::WalkDir::new(src)
-        .follow_links(false)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| {
-            let rel = e.path().strip_prefix(src).unwrap_or(e.path());
-            let skip = if e.file_type().is_dir() {
-                excluded_dir(excludes, rel)
-            } else {
-                excluded(excludes, rel)
-            };
-            rel.as_os_str().is_empty() || (!skip && inner_out.as_deref() != Some(rel))
-        });
-    for entry in entries {
+    for entry in super::encrypt::source_entries(src, inner_out, excludes) {
         if run.interrupted() {
             return;
         }
