@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
@@ -18,8 +17,8 @@ use serde_json::Value;
 
 use crate::cli::{offline_config, random_bytes, run, shardlock, ChildGuard, Cluster, Out};
 use crate::tree::{
-    assert_no_temp_files, assert_same_tree, entries, final_files, paths, put, stamps, summary,
-    temp_files,
+    assert_no_temp_files, assert_same_tree, entries, final_files, kill_when_ready, paths, put,
+    stamps, summary, temp_files,
 };
 use shardlock::client::config::Config;
 use shardlock::envelope::{self, Source};
@@ -671,30 +670,10 @@ fn sigkill_midway_leaves_nothing_partial_and_a_rerun_finishes() {
 }
 
 /// Starts `shardlock ARGS` and SIGKILLs it once `dir` holds at least
-/// `at_least` temporary files (it is writing), or panics if it finishes.
+/// `at_least` temporary files (it is writing).
 fn kill_when(args: Vec<OsString>, dir: &Path, at_least: usize) {
-    let mut guard = ChildGuard(Some(
-        shardlock(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn"),
-    ));
-    let child = guard.0.as_mut().expect("child");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if dir.exists() && temp_files(dir).len() >= at_least {
-            break;
-        }
-        if let Some(status) = child.try_wait().expect("wait") {
-            panic!("finished ({status}) before {at_least} files were in progress");
-        }
-        assert!(Instant::now() < deadline, "no progress");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child.kill().expect("SIGKILL");
-    let status = child.wait().expect("wait");
-    guard.0 = None;
-    assert_eq!(status.signal(), Some(9), "killed, not finished: {status}");
+    let what = format!("{at_least} files were in progress");
+    kill_when_ready(args, &what, || {
+        dir.exists() && temp_files(dir).len() >= at_least
+    });
 }

@@ -1038,35 +1038,36 @@ pub(crate) fn listing_names(dir: &Path) -> Vec<String> {
 // ---------------------------------------------------------------------------
 // 9. SIGKILL mid-way, then --skip-unchanged finishes the job.
 
-/// Starts `shardlock ARGS` and SIGKILLs it once `dir` holds at least
-/// `at_least` files under final names; returns how many there were.
-fn kill_midway(args: Vec<OsString>, dir: &Path, at_least: usize, total: usize) -> usize {
+/// Starts `shardlock ARGS` and SIGKILLs it as soon as `ready()` holds;
+/// panics if it finishes first (`what` names the awaited state).
+pub(crate) fn kill_when_ready(args: Vec<OsString>, what: &str, ready: impl Fn() -> bool) {
     let mut cmd = shardlock(args);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let mut guard = ChildGuard(Some(cmd.spawn().expect("spawn")));
     let child = guard.0.as_mut().expect("child");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let done = if dir.exists() {
-            final_files(dir).len()
-        } else {
-            0
-        };
-        if done >= at_least {
-            break;
-        }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready() {
         if let Some(status) = child.try_wait().expect("wait") {
-            panic!("finished ({status}) before {at_least} outputs appeared; {done} did");
+            panic!("finished ({status}) before {what}");
         }
-        assert!(Instant::now() < deadline, "no progress: {done} outputs");
+        assert!(Instant::now() < deadline, "no progress towards {what}");
         std::thread::sleep(Duration::from_millis(1));
     }
     child.kill().expect("SIGKILL");
     let status = child.wait().expect("wait");
     guard.0 = None;
     assert_eq!(status.signal(), Some(9), "killed, not finished: {status}");
+}
+
+/// Starts `shardlock ARGS` and SIGKILLs it once `dir` holds at least
+/// `at_least` files under final names; returns how many there were.
+fn kill_midway(args: Vec<OsString>, dir: &Path, at_least: usize, total: usize) -> usize {
+    let what = format!("{at_least} outputs appeared");
+    kill_when_ready(args, &what, || {
+        dir.exists() && final_files(dir).len() >= at_least
+    });
     let done = final_files(dir).len();
     assert!(
         done < total,
@@ -1132,9 +1133,17 @@ fn sigkill_midway_leaves_only_complete_files_and_a_skip_unchanged_rerun_finishes
     assert_no_temp_files(&enc);
     assert_eq!(final_files(&enc).len(), FILES);
 
-    // Restore, killed.
+    // Restore, killed while it writes: restores place files in batches
+    // (one sync, then the renames), so what shows first is temporary files.
     let args = tree_args(&config, "decrypt", &enc, &dest, &["-j", "1"]);
-    let done = kill_midway(args, &dest, 5, FILES);
+    kill_when_ready(args, "the restore was writing", || {
+        dest.exists() && temp_files(&dest).len() + final_files(&dest).len() >= 5
+    });
+    let done = final_files(&dest).len();
+    assert!(
+        done < FILES,
+        "killed after the restore finished; use a bigger tree"
+    );
     for rel in final_files(&dest) {
         assert!(
             fs::read(src.join(&rel)).expect("src") == fs::read(dest.join(&rel)).expect("dest"),
